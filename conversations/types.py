@@ -107,7 +107,7 @@ class Option:
 @dataclass(frozen=True)
 class SummaryRow:
     label: Msg
-    value: str
+    value: str | Msg
 
 
 @dataclass(frozen=True)
