@@ -1,0 +1,30 @@
+"""What every rule does first to the person's text (SPEC §3.1, last line)."""
+
+from __future__ import annotations
+
+import unicodedata
+
+# Invisible characters that slip in when text is pasted from web pages, PDFs or Word.
+_ZERO_WIDTH = frozenset("\u200b\u200c\u200d\u2060\ufeff")
+
+
+def _is_invisible(char: str) -> bool:
+    if char in _ZERO_WIDTH:
+        return True
+    if unicodedata.category(char) in ("Cc", "Cf", "Cs"):
+        return True
+    # Variation selectors (異体字セレクタ) are invisible too; a name pasted with one would otherwise be
+    # refused for a character the person cannot see.
+    code = ord(char)
+    return 0xFE00 <= code <= 0xFE0F or 0xE0100 <= code <= 0xE01EF
+
+
+def clean(text: str) -> str:
+    """NFC; zero-width, control, surrogate and variation-selector characters dropped; space trimmed.
+
+    ``str.strip`` trims every Unicode space, the full-width space U+3000 included.
+    """
+    normalised = unicodedata.normalize("NFC", text)
+    visible = "".join(char for char in normalised if not _is_invisible(char))
+    # Dropping a character can bring a base and a combining mark together: compose again.
+    return unicodedata.normalize("NFC", visible).strip()
