@@ -22,11 +22,15 @@ def fold(text: str) -> str:
 _WORDS: dict[str, frozenset[str]] = {
     "help": frozenset({"ヘルプ", "へるぷ", "help", "?", "使い方"}),
     "back": frozenset({"戻る", "もどる", "back", "前へ", "前に戻る"}),
-    "restart": frozenset({"最初から", "さいしょから", "restart", "やり直し", "やりなおし", "最初からやり直す"}),
+    "restart": frozenset(
+        {"最初から", "さいしょから", "restart", "やり直し", "やりなおし", "最初からやり直す"}
+    ),
     "cancel": frozenset({"キャンセル", "きゃんせる", "cancel", "中止", "登録を中止"}),
     "status": frozenset({"状況", "じょうきょう", "status", "進捗", "進み具合"}),
     "resend": frozenset({"再送", "さいそう", "resend", "再送信", "メールを再送"}),
-    "human": frozenset({"担当者", "たんとうしゃ", "human", "helpdesk", "ヘルプデスク", "担当者と話したい", "オペレーター"}),
+    "human": frozenset(
+        {"担当者", "たんとうしゃ", "human", "helpdesk", "ヘルプデスク", "担当者と話したい", "オペレーター"}
+    ),
     "english": frozenset({"english", "英語", "inenglish"}),
     "japanese": frozenset({"日本語", "japanese", "にほんご"}),
 }
@@ -34,7 +38,9 @@ _WORDS_FOLDED = {name: frozenset(fold(w) for w in words) for name, words in _WOR
 
 _EDIT = re.compile(r"^\s*(修正|しゅうせい|edit|fix)([\s\u3000:：]*)(.*)$", re.IGNORECASE | re.DOTALL)
 
-OK_WORDS = frozenset(fold(w) for w in ("OK", "ok", "オーケー", "はい", "yes", "登録", "登録する", "確定", "OKです"))
+OK_WORDS = frozenset(
+    fold(w) for w in ("OK", "ok", "オーケー", "はい", "yes", "登録", "登録する", "確定", "OKです")
+)
 
 
 @dataclass(frozen=True)
@@ -52,7 +58,7 @@ def parse_command(text: str) -> Command | None:
     if match is None or len(match.group(3)) > 40:
         return None
     argument = match.group(3).strip()
-    # 「修正電話番号」 is an edit; 「修正液株式会社」 is an answer: without a separator, the rest must name a field.
+    # 「修正電話番号」 is an edit; 「修正液株式会社」 is an answer: with no separator the rest must name a field.
     if argument and not match.group(2) and fold(argument) not in LABELS:
         return None
     return Command("edit", argument)
@@ -63,7 +69,11 @@ _FAQ = (
     ("faq.invalid_operation", re.compile(r"不正な操作|invalid operation")),
     (
         "faq.mail_not_arriving",
-        re.compile(r"(メール|mail).{0,12}(届かない|届きません|来ない|来ません|こない|not arriv|didn.?t (get|receive))", re.I),
+        re.compile(
+            r"(メール|mail).{0,12}"
+            r"(届かない|届きません|来ない|来ません|こない|not arriv|didn.?t (get|receive))",
+            re.I,
+        ),
     ),
 )
 

@@ -92,12 +92,32 @@ def _postal_code(text: str, ctx: FieldContext) -> Normalised:
     return postal.normalise_postal_code(text)
 
 
+def _with_looked_up(
+    looked_up: str, typed: Normalised, renormalise: Callable[[str], Normalised]
+) -> Normalised:
+    """住所検索: the looked-up part + what the person typed (番地・建物), unless they typed it all."""
+    if not looked_up or typed.value.startswith(looked_up) or _starts_with_prefecture(typed.value):
+        return typed
+    combined = renormalise(looked_up + typed.value)
+    return Normalised(combined.value, typed.notices, combined.warning)
+
+
+def _starts_with_prefecture(value: str) -> bool:
+    return any(value.startswith(p.name) for p in prefectures.PREFECTURES)
+
+
 def _address(text: str, ctx: FieldContext) -> Normalised:
-    return japanese.normalise_zenkaku(text, max_length=200)
+    def rule(value: str) -> Normalised:
+        return japanese.normalise_zenkaku(value, max_length=200)
+
+    return _with_looked_up(ctx.values.get("address_lookup", ""), rule(text), rule)
 
 
 def _address_kana(text: str, ctx: FieldContext) -> Normalised:
-    return japanese.normalise_hankaku_kana(text, max_length=200)
+    def rule(value: str) -> Normalised:
+        return japanese.normalise_hankaku_kana(value, max_length=200)
+
+    return _with_looked_up(ctx.values.get("address_kana_lookup", ""), rule(text), rule)
 
 
 def _established_on(text: str, ctx: FieldContext) -> Normalised:
@@ -121,7 +141,18 @@ def _no_text(text: str, ctx: FieldContext) -> Normalised:
     raise RuleError("password.not_in_chat")
 
 
-_AGREE_WORDS = {"同意します", "同意する", "同意", "はい", "yes", "y", "agree", "i agree", "ok", "同意します。"}
+_AGREE_WORDS = {
+    "同意します",
+    "同意する",
+    "同意",
+    "はい",
+    "yes",
+    "y",
+    "agree",
+    "i agree",
+    "ok",
+    "同意します。",
+}
 
 
 def _terms(text: str, ctx: FieldContext) -> Normalised:
@@ -140,7 +171,13 @@ PREFECTURE = Field("prefecture", _prefecture, ("都道府県",))
 INSTITUTION_CODE = Field(
     "institution_code",
     _institution_code,
-    ("医療機関等・訪問看護ステーションコード（7桁）", "医療機関等コード", "医療機関コード", "コード", "7桁コード"),
+    (
+        "医療機関等・訪問看護ステーションコード（7桁）",
+        "医療機関等コード",
+        "医療機関コード",
+        "コード",
+        "7桁コード",
+    ),
 )
 INSTITUTION_NAME = Field(
     "institution_name",
@@ -151,7 +188,9 @@ FOUNDER_NAME = Field("founder_name", _zenkaku, ("開設者", "開設者（全角
 PHONE_A = Field("phone", _phone_plain, ("電話", "電話番号", "tel"))
 PHONE_B = Field("phone", _phone_hyphenated, ("電話", "電話番号", "tel"), messages="phone_b")
 EMAIL = Field("email", _email, ("メール", "メールアドレス", "mail", "e-mail"))
-PASSWORD = Field("password", _no_text, ("パスワード", "パスワード（確認用）", "password_confirmation"), secret=True)
+PASSWORD = Field(
+    "password", _no_text, ("パスワード", "パスワード（確認用）", "password_confirmation"), secret=True
+)
 TERMS = Field("terms_agreed", _terms, ("利用規約", "利用規約・プライバシーポリシー", "同意"))
 CLINIC_NAME = Field("clinic_name", _clinic_name, ("職域診療所名称", "職域診療所名称（全角）", "診療所名"))
 CLINIC_NAME_KANA = Field("clinic_name_kana", _kana, ("職域診療所名称（カナ）", "診療所名カナ"))
@@ -210,8 +249,9 @@ def asked_fields(values: Mapping[str, str], channel: str) -> tuple[Field, ...]:
     return fields
 
 
-def field_by_id(field_id: str) -> Field | None:
-    for f in (*BRANCH_A, *BRANCH_B):
+def field_by_id(field_id: str, values: Mapping[str, str] | None = None) -> Field | None:
+    """The declaration of a field id, as the branch that ``values`` select declares it."""
+    for f in (*branch_for(values or {}), *BRANCH_A, *BRANCH_B):
         if f.id == field_id:
             return f
     return None

@@ -27,8 +27,10 @@ def _render_param(value: Any, lang: str) -> str:
     if isinstance(value, Msg):
         return render_msg(value, lang)
     if isinstance(value, tuple | list):
-        return "、".join(_render_param(v, lang) for v in value) if lang == "ja" else ", ".join(
-            _render_param(v, lang) for v in value
+        return (
+            "、".join(_render_param(v, lang) for v in value)
+            if lang == "ja"
+            else ", ".join(_render_param(v, lang) for v in value)
         )
     return str(value)
 

@@ -54,9 +54,7 @@ def load_state(data: dict[str, Any]) -> State:
             key=str(warning["key"]),
             params=dict(warning.get("params", {})),
         ),
-        town_choices=tuple(
-            (str(t[0]), str(t[1]), str(t[2])) for t in data.get("town_choices", [])
-        ),
+        town_choices=tuple((str(t[0]), str(t[1]), str(t[2])) for t in data.get("town_choices", [])),
         password_set=bool(data.get("password_set", False)),
         reminded=bool(data.get("reminded", False)),
         escalated=bool(data.get("escalated", False)),

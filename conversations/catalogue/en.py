@@ -312,6 +312,8 @@ MESSAGES_EN: dict[str, str] = {
         "Coordinators (取りまとめ者) register in a different way: please use "
         "「新規取りまとめ者ユーザー登録はこちら」 on the 医療機関等向け総合ポータルサイト. Thank you."
     ),
+    "multi.empty": "No values were given after the field names. Please write them as \"field: value\".",
+    "multi.item": "{label} \"{value}\"",
     "multi.stored": "Saved: {fields}",
     "multi.invalid": "These items could not be saved:",
     "multi.invalid_item": "- {label}: {reason}",

@@ -128,11 +128,15 @@ FIELD_MESSAGES_JA: dict[str, str] = {
 MESSAGES_JA: dict[str, str] = {
     **FIELD_MESSAGES_JA,
     "progress": "（{current}/{total}）",
+    "console.password": "パスワード（入力は表示されません）: ",
+    "console.password_confirmation": "パスワード（確認用）: ",
+    "console.memory_mode": "（メモリ上の試用モードのため、確認メールは送信していません。）",
+    "console.mail_written": "確認メールを {location} に書き出しました。",
     "greeting": (
         "医療機関等向け総合ポータルサイトの新規ユーザー登録をお手伝いします。\n"
         "対象は「医科・歯科・調剤・訪問看護・職域」の方です。質問に順番にお答えください。\n"
         "いつでも「ヘルプ」「戻る」「修正 項目名」「状況」「最初から」「キャンセル」「担当者」と送れます。"
-        "（English: send \"english\"）"
+        '（English: send "english"）'
     ),
     "greeting.email": (
         "複数の項目をまとめて送ることもできます。次のひな形の「：」の後に入力して、このメールに返信してください。\n"
@@ -215,7 +219,9 @@ MESSAGES_JA: dict[str, str] = {
         "医療機関等向け総合ポータルサイトの「新規取りまとめ者ユーザー登録はこちら」から登録をお願いいたします。"
         "ご利用ありがとうございました。"
     ),
+    "multi.item": "{label}「{value}」",
     "multi.stored": "次の項目を登録しました：{fields}",
+    "multi.empty": "項目名の後に値が入力されていませんでした。「項目名：値」の形で入力してください。",
     "multi.invalid": "次の項目は登録できませんでした：",
     "multi.invalid_item": "・{label}：{reason}",
     "multi.not_in_branch": "・{label}：この所属機関では入力しない項目です。",
