@@ -137,8 +137,10 @@ def _zenkaku_suggestion(char: str) -> str | None:
     return None
 
 
-def _is_ideograph(char: str) -> bool:
-    return unicodedata.name(char, "").startswith(("CJK UNIFIED IDEOGRAPH", "CJK COMPATIBILITY IDEOGRAPH"))
+def _is_ideograph(unit: str) -> bool:
+    return len(unit) == 1 and unicodedata.name(unit, "").startswith(
+        ("CJK UNIFIED IDEOGRAPH", "CJK COMPATIBILITY IDEOGRAPH")
+    )
 
 
 def _zenkaku_error(unit: str) -> RuleError:
@@ -210,7 +212,17 @@ def closest_zenkaku(text: str) -> str:
 
 KANA_DASHES = frozenset("ー－-‐‑‒–—―−﹣─")
 # Small ヵ/ヶ have no half-width form; Japan Post's half-width data writes them ｶ/ｹ.
-_KANA_REPLACEMENTS = {"ヵ": "ｶ", "ヶ": "ｹ", "ゕ": "ｶ", "ゖ": "ｹ"}
+# 濁点・半濁点 typed on their own (゛゜, or combining marks NFC could not attach) are the half-width marks.
+_KANA_REPLACEMENTS = {
+    "ヵ": "ｶ",
+    "ヶ": "ｹ",
+    "ゕ": "ｶ",
+    "ゖ": "ｹ",
+    "゛": "ﾞ",
+    "゜": "ﾟ",
+    "\u3099": "ﾞ",
+    "\u309a": "ﾟ",
+}
 
 
 def is_hankaku_kana_char(char: str) -> bool:
