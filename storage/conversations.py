@@ -1,0 +1,255 @@
+"""Conversations (state JSON + version for optimistic locking), processed inbound message ids, audit."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Final
+
+from sqlalchemy import delete, insert, select, update
+from sqlalchemy.engine import RowMapping
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from storage.db import Conflict
+from storage.tables import audit, conversations, processed_messages
+
+
+class _Keep:
+    def __repr__(self) -> str:
+        return "KEEP"
+
+
+KEEP: Final = _Keep()
+"""Pass as ``password_hash`` to `save` to leave the stored hash as it is."""
+
+
+@dataclass(frozen=True)
+class Conversation:
+    id: str
+    channel: str
+    address: str
+    state: dict[str, Any]
+    version: int
+    password_hash: str | None
+    phase: str
+    created_at: datetime
+    last_activity_at: datetime
+
+    def __repr__(self) -> str:  # the state holds personal values
+        return f"Conversation(id={self.id!r}, channel={self.channel!r}, version={self.version})"
+
+
+def _conversation(row: RowMapping) -> Conversation:
+    return Conversation(
+        id=row["id"],
+        channel=row["channel"],
+        address=row["address"],
+        state=dict(row["state"]),
+        version=row["version"],
+        password_hash=row["password_hash"],
+        phase=row["phase"],
+        created_at=row["created_at"],
+        last_activity_at=row["last_activity_at"],
+    )
+
+
+async def find(conn: AsyncConnection, channel: str, address: str) -> Conversation | None:
+    """The conversation at (channel, address); on PostgreSQL the row stays locked until commit."""
+    query = select(conversations).where(
+        conversations.c.channel == channel, conversations.c.address == address
+    )
+    if conn.dialect.name == "postgresql":
+        query = query.with_for_update()
+    row = (await conn.execute(query)).mappings().first()
+    return None if row is None else _conversation(row)
+
+
+async def get(conn: AsyncConnection, conversation_id: str) -> Conversation | None:
+    query = select(conversations).where(conversations.c.id == conversation_id)
+    if conn.dialect.name == "postgresql":
+        query = query.with_for_update()
+    row = (await conn.execute(query)).mappings().first()
+    return None if row is None else _conversation(row)
+
+
+async def create(
+    conn: AsyncConnection, channel: str, address: str, state: dict[str, Any], now: datetime
+) -> Conversation:
+    """A new conversation at version 0.  A concurrent create of the same address raises `Conflict`
+    (at commit or here), and the retry then finds the other one."""
+    conversation = Conversation(
+        id=uuid.uuid4().hex,
+        channel=channel,
+        address=address,
+        state=state,
+        version=0,
+        password_hash=None,
+        phase=str(state.get("phase", "new")),
+        created_at=now,
+        last_activity_at=now,
+    )
+    await conn.execute(
+        insert(conversations).values(
+            id=conversation.id,
+            channel=channel,
+            address=address,
+            state=state,
+            phase=conversation.phase,
+            reminded=bool(state.get("reminded", False)),
+            version=0,
+            password_hash=None,
+            created_at=now,
+            updated_at=now,
+            last_activity_at=now,
+        )
+    )
+    return conversation
+
+
+async def save(
+    conn: AsyncConnection,
+    conversation: Conversation,
+    state: dict[str, Any],
+    now: datetime,
+    *,
+    password_hash: str | _Keep | None = KEEP,
+    activity: bool = True,
+) -> int:
+    """Store the next state if nobody saved since ``conversation`` was read; return the new version.
+
+    ``activity`` is False for turns the person did not cause (reminder, expiry, completion), so the
+    idle clock keeps running.  Raises `Conflict` when the version moved on.
+    """
+    values: dict[str, Any] = {
+        "state": state,
+        "phase": str(state.get("phase", "new")),
+        "reminded": bool(state.get("reminded", False)),
+        "version": conversation.version + 1,
+        "updated_at": now,
+    }
+    if activity:
+        values["last_activity_at"] = now
+    if not isinstance(password_hash, _Keep):
+        values["password_hash"] = password_hash
+    result = await conn.execute(
+        update(conversations)
+        .where(conversations.c.id == conversation.id, conversations.c.version == conversation.version)
+        .values(**values)
+    )
+    if result.rowcount != 1:
+        raise Conflict("conversation changed by a concurrent transaction")
+    return conversation.version + 1
+
+
+async def idle(
+    conn: AsyncConnection,
+    phases: Sequence[str],
+    inactive_since: datetime,
+    *,
+    unreminded_only: bool = False,
+    limit: int = 100,
+) -> list[str]:
+    """Ids of conversations in ``phases`` with no activity since ``inactive_since``, oldest first."""
+    query = (
+        select(conversations.c.id)
+        .where(conversations.c.phase.in_(phases), conversations.c.last_activity_at <= inactive_since)
+        .order_by(conversations.c.last_activity_at)
+        .limit(limit)
+    )
+    if unreminded_only:
+        query = query.where(conversations.c.reminded.is_(False))
+    return list((await conn.execute(query)).scalars())
+
+
+async def mark_reminded(conn: AsyncConnection, conversation_id: str) -> None:
+    """Remember that the reminder job has seen this conversation, whatever the engine made of it."""
+    await conn.execute(
+        update(conversations).where(conversations.c.id == conversation_id).values(reminded=True)
+    )
+
+
+async def purgeable(
+    conn: AsyncConnection, phases: Sequence[str], untouched_since: datetime, *, limit: int = 100
+) -> list[str]:
+    """Ids of ended conversations not changed since ``untouched_since`` whose values are still kept."""
+    query = (
+        select(conversations.c.id)
+        .where(
+            conversations.c.phase.in_(phases),
+            conversations.c.updated_at <= untouched_since,
+            conversations.c.purged_at.is_(None),
+        )
+        .order_by(conversations.c.updated_at)
+        .limit(limit)
+    )
+    return list((await conn.execute(query)).scalars())
+
+
+async def purge(conn: AsyncConnection, conversation_id: str, state: dict[str, Any], now: datetime) -> None:
+    """Replace the state by its emptied form and drop the password hash (bumps the version)."""
+    await conn.execute(
+        update(conversations)
+        .where(conversations.c.id == conversation_id)
+        .values(
+            state=state,
+            password_hash=None,
+            version=conversations.c.version + 1,
+            purged_at=now,
+        )
+    )
+
+
+# ------------------------------------------------------------------------------ processed messages
+
+
+async def seen(conn: AsyncConnection, channel: str, message_id: str) -> bool:
+    query = select(processed_messages.c.id).where(
+        processed_messages.c.channel == channel, processed_messages.c.message_id == message_id
+    )
+    return (await conn.execute(query)).first() is not None
+
+
+async def record_processed(
+    conn: AsyncConnection, channel: str, message_id: str, conversation_id: str, now: datetime
+) -> None:
+    """Remember an inbound message id; a concurrent twin makes the commit raise `Conflict`."""
+    await conn.execute(
+        insert(processed_messages).values(
+            channel=channel, message_id=message_id, conversation_id=conversation_id, processed_at=now
+        )
+    )
+
+
+async def forget_processed(conn: AsyncConnection, before: datetime) -> int:
+    """Drop message ids older than any retry a channel would still send."""
+    result = await conn.execute(delete(processed_messages).where(processed_messages.c.processed_at < before))
+    return result.rowcount
+
+
+# ------------------------------------------------------------------------------------------ audit
+
+
+async def record_audit(
+    conn: AsyncConnection,
+    conversation_id: str | None,
+    events: Iterable[tuple[str, str | None]],
+    now: datetime,
+) -> None:
+    """Append (event, field id) pairs.  Never a value: the audit trail outlives the retention period."""
+    rows = [
+        {"conversation_id": conversation_id, "event": event, "field_id": field_id, "at": now}
+        for event, field_id in events
+    ]
+    if rows:
+        await conn.execute(insert(audit), rows)
+
+
+async def audit_trail(conn: AsyncConnection, conversation_id: str) -> list[tuple[str, str | None]]:
+    query = (
+        select(audit.c.event, audit.c.field_id)
+        .where(audit.c.conversation_id == conversation_id)
+        .order_by(audit.c.id)
+    )
+    return [(row.event, row.field_id) for row in await conn.execute(query)]

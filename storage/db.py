@@ -1,0 +1,142 @@
+"""The database handle: one async engine, transactions, and the dialect quirks in one place.
+
+SQLite (the default) and PostgreSQL run the same statements.  What differs is set up here:
+
+* SQLite gets WAL, a busy timeout and foreign keys on every connection, and write transactions start
+  with ``BEGIN IMMEDIATE`` so a writer takes the lock up front instead of failing half-way.  Writers
+  inside one process are serialised by an `asyncio.Lock`: SQLite's busy handler sleeps and polls,
+  which is far slower than waiting on a lock (SPEC §9).
+* PostgreSQL runs at READ COMMITTED; lost updates are prevented by the version column
+  (`storage.conversations`) and `Conflict`, which the caller retries.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import event
+from sqlalchemy.engine import URL, Connection, make_url
+from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+
+DEFAULT_URL = "sqlite+aiosqlite:///var/regbot.sqlite3"
+
+_SQLITE_BUSY_TIMEOUT_MS = 10_000
+_MODE = "regbot_mode"
+
+
+class Conflict(Exception):
+    """Another transaction changed the same rows first: roll back and run the whole unit again."""
+
+
+def is_sqlite(url: str | URL) -> bool:
+    return make_url(url).get_backend_name() == "sqlite"
+
+
+def prepare_sqlite_path(url: str | URL) -> None:
+    """Create the folder of a file database (the default ``var/`` is relative to the cwd)."""
+    parsed = make_url(url)
+    database = parsed.database
+    if parsed.get_backend_name() != "sqlite" or not database or database == ":memory:":
+        return
+    if database.startswith("file:"):
+        return
+    Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+
+
+def _sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
+    # Let SQLAlchemy emit BEGIN itself (see _sqlite_begin): the sqlite3 module's legacy transaction
+    # control would skip it for SELECTs and break read-modify-write.
+    dbapi_connection.isolation_level = None
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute(f"PRAGMA busy_timeout={_SQLITE_BUSY_TIMEOUT_MS}")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.close()
+
+
+def _sqlite_begin(connection: Connection) -> None:
+    mode = connection.get_execution_options().get(_MODE, "write")
+    connection.exec_driver_sql("BEGIN" if mode == "read" else "BEGIN IMMEDIATE")
+
+
+class Database:
+    """An async engine plus the in-process writer lock (SQLite only)."""
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self.engine = engine
+        self.dialect = engine.dialect.name
+        self._writer_lock: asyncio.Lock | None = asyncio.Lock() if self.dialect == "sqlite" else None
+
+    @classmethod
+    def open(cls, url: str) -> Database:
+        if is_sqlite(url):
+            prepare_sqlite_path(url)
+            engine = create_async_engine(url)
+            event.listen(engine.sync_engine, "connect", _sqlite_connect)
+            event.listen(engine.sync_engine, "begin", _sqlite_begin)
+        else:
+            engine = create_async_engine(url, pool_size=10, max_overflow=10, pool_pre_ping=True)
+        return cls(engine)
+
+    @property
+    def is_postgresql(self) -> bool:
+        return self.dialect == "postgresql"
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[AsyncConnection]:
+        """A write transaction: committed when the block ends, rolled back on any exception.
+
+        Unique-key violations and serialisation failures come out as `Conflict`.
+        """
+        if self._writer_lock is None:
+            async with self._begin("write") as conn:
+                yield conn
+            return
+        async with self._writer_lock, self._begin("write") as conn:
+            yield conn
+
+    @asynccontextmanager
+    async def read(self) -> AsyncIterator[AsyncConnection]:
+        """A read-only snapshot (SQLite: a deferred BEGIN that does not block writers)."""
+        async with self._begin("read") as conn:
+            yield conn
+
+    @asynccontextmanager
+    async def _begin(self, mode: str) -> AsyncIterator[AsyncConnection]:
+        try:
+            async with self.engine.connect() as conn:
+                await conn.execution_options(**{_MODE: mode})
+                async with conn.begin():
+                    yield conn
+        except IntegrityError as exc:
+            if _is_unique_violation(exc):
+                raise Conflict("unique key taken by a concurrent transaction") from exc
+            raise
+        except OperationalError as exc:
+            if _is_transient(exc):
+                raise Conflict("database busy") from exc
+            raise
+        except DBAPIError as exc:
+            if _is_transient(exc):
+                raise Conflict("serialisation failure") from exc
+            raise
+
+    async def dispose(self) -> None:
+        await self.engine.dispose()
+
+
+def _is_unique_violation(exc: DBAPIError) -> bool:
+    text = type(exc.orig).__name__ + " " + str(exc.orig)
+    return "UNIQUE constraint failed" in text or "UniqueViolation" in text or "duplicate key" in text
+
+
+def _is_transient(exc: DBAPIError) -> bool:
+    text = type(exc.orig).__name__ + " " + str(exc.orig)
+    markers = ("database is locked", "SerializationError", "DeadlockDetected", "could not serialize")
+    return any(marker in text for marker in markers)

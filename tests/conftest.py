@@ -1,0 +1,136 @@
+"""Shared fixtures: databases (SQLite and PostgreSQL), a configuration pointing at them, a fake clock.
+
+``db_url`` is parametrised: every test that asks for it runs once on SQLite and once on PostgreSQL
+(marked ``postgres``).  Each test gets an empty, already migrated database, so tests neither share rows
+nor pay for migrations: SQLite copies a template file made once per session; PostgreSQL has one database
+migrated once per session and emptied (TRUNCATE) before each test, which is ten times faster than
+CREATE DATABASE.  ``blank_db_url`` is a database without tables.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+import subprocess
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from bot.config import Config, load_config
+from storage.db import Database
+from storage.migrate import upgrade
+from tests.services import PostgresServer, ServiceUnavailable, ensure_postgres, in_ci
+
+_PG_DATABASE = "regbot_test"
+_TABLES = (
+    "audit, outbox, verification_tokens, pending_registrations, accounts, processed_messages, conversations"
+)
+
+
+class FakeClock:
+    """A clock the test moves by hand: ``clock()`` is now, ``clock.advance(hours=25)`` moves it."""
+
+    def __init__(self, start: datetime | None = None) -> None:
+        self.now = start or datetime(2025, 4, 1, 0, 0, tzinfo=UTC)
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, **delta: float) -> datetime:
+        self.now += timedelta(**delta)
+        return self.now
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock()
+
+
+async def _migrate(url: str) -> None:
+    db = Database.open(url)
+    try:
+        await upgrade(db)
+    finally:
+        await db.dispose()
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[PostgresServer]:
+    """A private PostgreSQL for the whole session (skipped with the reason when unavailable, outside CI)."""
+    try:
+        server = ensure_postgres()
+    except ServiceUnavailable as exc:
+        if in_ci():
+            pytest.fail(f"PostgreSQL is required in CI and could not be started: {exc}")
+        pytest.skip(f"PostgreSQL not available: {exc}")
+    try:
+        _psql(server, f"CREATE DATABASE {_PG_DATABASE}")
+        asyncio.run(_migrate(server.url(_PG_DATABASE)))
+        yield server
+    finally:
+        server.stop()
+
+
+def _psql(server: PostgresServer, sql: str, database: str = "postgres") -> None:
+    subprocess.run(
+        ["psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", server.dsn(database), "-c", sql],
+        check=True,
+        capture_output=True,
+    )
+
+
+def empty_postgres_database(server: PostgresServer) -> str:
+    """The session's migrated database with every row deleted."""
+    _psql(server, f"SET lock_timeout = '10s'; TRUNCATE {_TABLES} RESTART IDENTITY CASCADE", _PG_DATABASE)
+    return server.url(_PG_DATABASE)
+
+
+def blank_postgres_database(server: PostgresServer) -> str:
+    name = "blank_" + uuid.uuid4().hex[:16]
+    _psql(server, f"CREATE DATABASE {name}")
+    return server.url(name)
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("template") / "regbot.sqlite3"
+    asyncio.run(_migrate(f"sqlite+aiosqlite:///{path}"))
+    return path
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def db_kind(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
+@pytest.fixture
+def db_url(db_kind: str, request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """A migrated, empty database of this test's own."""
+    if db_kind == "postgresql":
+        return empty_postgres_database(request.getfixturevalue("postgres"))
+    path = tmp_path / "regbot.sqlite3"
+    shutil.copyfile(request.getfixturevalue("sqlite_template"), path)
+    return f"sqlite+aiosqlite:///{path}"
+
+
+@pytest.fixture
+def blank_db_url(db_kind: str, request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """A database without any table (for migration tests)."""
+    if db_kind == "postgresql":
+        return blank_postgres_database(request.getfixturevalue("postgres"))
+    return f"sqlite+aiosqlite:///{tmp_path / 'blank.sqlite3'}"
+
+
+@pytest.fixture
+def config(db_url: str, tmp_path: Path) -> Config:
+    return load_config(
+        {
+            "REGBOT_DATABASE_URL": db_url,
+            "REGBOT_OUTBOX_DIR": str(tmp_path / "outbox"),
+            "REGBOT_PUBLIC_URL": "http://127.0.0.1:8080",
+            "REGBOT_MAIL_FROM": "from@mail.example.jp",
+        }
+    )
