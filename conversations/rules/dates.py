@@ -34,7 +34,7 @@ _ERA_BY_MARK = {mark: era for era in ERAS for mark in (era.name, era.letter)}
 _WESTERN = re.compile(r"^(\d{4})(?:[-/.](\d{1,2})[-/.](\d{1,2})|年(\d{1,2})月(\d{1,2})日?)$")
 _COMPACT = re.compile(r"^(\d{4})(\d{2})(\d{2})$")
 _JAPANESE = re.compile(
-    r"^(明治|大正|昭和|平成|令和|[MTSHR])(元|\d{1,2})(?:年|[-/.])(\d{1,2})(?:月|[-/.])(\d{1,2})日?$"
+    r"^(明治|大正|昭和|平成|令和|[MTSHR])\.?(元|\d{1,2})(?:年|[-/.])(\d{1,2})(?:月|[-/.])(\d{1,2})日?$"
 )
 _WEEKDAY = re.compile(r"\((?:[月火水木金土日]|[A-Za-z]{2,3})\.?\)$")
 _KANJI_NUMBER = re.compile(r"[〇一二三四五六七八九十]+")
