@@ -174,11 +174,13 @@ def choose_town(turn: Turn, text: str) -> None:
         _take_town(turn, choices[int(digits) - 1])
         advance(turn)
         return
-    for choice in choices:  # the person may also type the 町域 itself
-        if digits and digits in commands.fold(choice[0]):
-            _take_town(turn, choice)
-            advance(turn)
-            return
+    # The person may also type the 町域 itself: taken when it names exactly one candidate.
+    exact = [c for c in choices if digits and commands.fold(c[0]).endswith(digits)]
+    named = exact if len(exact) == 1 else [c for c in choices if digits and digits in commands.fold(c[0])]
+    if len(named) == 1:
+        _take_town(turn, named[0])
+        advance(turn)
+        return
     turn.say("postal.town_invalid", count=len(choices))
 
 

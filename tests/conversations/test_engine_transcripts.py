@@ -314,3 +314,31 @@ def test_future_established_date_needs_yes():
     assert chat.awaiting == "established_on" and chat.state.warning is not None
     chat.say("yes")
     assert chat.values["established_on"] == "2030-01-01"
+
+
+def test_postal_code_with_several_towns_lets_the_person_pick():
+    chat = Chat().start().answer_all(["基金", "花子", "7", "愛知県", "基金診療所", "ｷｷﾝ"])
+    chat.say("452-0961")
+    assert chat.awaiting == "postal_town"
+    assert len(chat.replies[-1].options) > 1
+    chat.say("春日")  # names many: asked again
+    assert chat.awaiting == "postal_town"
+    chat.say("春日宮重町")
+    assert chat.values["address_lookup"] == "愛知県清須市春日宮重町"
+    assert chat.awaiting == "address"
+
+
+def test_postal_prefecture_disagreement_is_pointed_out():
+    chat = Chat().start().answer_all(["基金", "花子", "7", "大阪府", "基金診療所", "ｷｷﾝ"])
+    chat.say("1000001")
+    assert "異なります" in chat.text
+    assert chat.awaiting == "address"
+
+
+def test_unknown_postal_code_is_accepted_and_the_full_address_asked():
+    chat = Chat().start().answer_all(["基金", "花子", "7", "東京都", "基金診療所", "ｷｷﾝ"])
+    chat.say("0000000")
+    assert chat.awaiting == "address"
+    assert "見つかりませんでした" in chat.text
+    chat.say("東京都千代田区千代田１ー１")
+    assert chat.values["address"] == "東京都千代田区千代田１ー１"
