@@ -50,6 +50,7 @@ PASSWORD_FIELD = "password"
 CONFIRMATION_FIELD = "password_confirmation"
 _NOT_TOKEN = re.compile(r"[^A-Za-z0-9_-]")  # secrets.token_urlsafe's alphabet
 _MAX_TOKEN_LENGTH = 256
+_MAX_FORM_BYTES = 16 * 1024  # three short fields; the rest of the app (Slack events) keeps aiohttp's limit
 _VERIFY_PATH = re.compile(r"(/verify/)[^\s\"'?#]*")
 _DEAD_STATUS = {"MALFORMED": 404, "COMPLETED": 410, "EXPIRED": 410, "SUPERSEDED": 410, "CANCELLED": 410}
 # 手順書: パスワード欄の注記
@@ -226,6 +227,9 @@ class VerificationPages:
         if self._failed_posts.blocked(client):
             return self._too_many(client, self._failed_posts)
         token = clean_token(request.match_info["token"])
+        if (request.content_length or 0) > _MAX_FORM_BYTES:
+            self._failed_posts.hit(client)
+            return self.render_error(413)
         form = await request.post()
         sent_csrf = form.get(CSRF_FIELD)
         cross_site = request.headers.get("Sec-Fetch-Site", "") == "cross-site"
@@ -360,7 +364,7 @@ def make_web_app(
         response.headers["Content-Security-Policy"] = pages.content_security_policy
         response.headers["X-Robots-Tag"] = "noindex, nofollow"
 
-    app = web.Application(middlewares=[japanese_errors], client_max_size=64 * 1024)
+    app = web.Application(middlewares=[japanese_errors])
     app.on_response_prepare.append(security_headers)
     app.router.add_get("/healthz", pages.healthz)
     # [\s\S]: the token may hold a %0A a mail client put there; clean_token drops it.

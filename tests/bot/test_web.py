@@ -604,3 +604,17 @@ def test_fake_matches_the_real_interface() -> None:
     assert [m.name for m in real.LinkState] == [m.name for m in LinkState]
     assert [f.name for f in fields(real.LinkView)] == [f.name for f in fields(LinkView)]
     assert [f.name for f in fields(real.CompletionResult)] == [f.name for f in fields(CompletionResult)]
+
+
+async def test_oversized_form_is_refused(
+    client: TestClient[web.Request, web.Application], port: FakeVerificationPort
+) -> None:
+    """A form far larger than three short fields is refused before anything is hashed."""
+    _status, page = await _get(client, f"/verify/{TOKEN}")
+    huge = "A1a" * 10_000
+    response = await client.post(
+        f"/verify/{TOKEN}", data={"csrf_token": _csrf(page), "password": huge, "password_confirmation": huge}
+    )
+    assert response.status == 413
+    assert "送信された内容が大きすぎます。" in await response.text()
+    assert port.completed == []
