@@ -21,6 +21,7 @@ import re
 import secrets
 import time
 from dataclasses import dataclass
+from email.utils import parseaddr
 from pathlib import Path
 from typing import Protocol
 from urllib.parse import unquote, urlsplit
@@ -149,7 +150,9 @@ class SmtpDeliverer:
             async with client:
                 if relay.username is not None:
                     await client.login(relay.username, relay.password or "")
-                errors, _ = await client.sendmail(mail_from, recipients, message)
+                errors, _ = await client.sendmail(
+                    _addr_spec(mail_from), [_addr_spec(r) for r in recipients], message
+                )
         except aiosmtplib.SMTPRecipientsRefused as exc:
             codes = [refused.code for refused in exc.recipients]
             permanent = bool(codes) and all(code >= 500 for code in codes)
@@ -173,3 +176,8 @@ class SmtpDeliverer:
         log.warning("smtp delivery via %r failed: %s%s (permanent=%s)", self.relay, what, detail, permanent)
         # `from None`: the original exception's text may carry an address.
         return DeliveryError(f"{what}:{detail}" if detail else what, permanent=permanent)
+
+
+def _addr_spec(address: str) -> str:
+    """The envelope wants ``a@example.jp``, not ``名前 <a@example.jp>`` (REGBOT_MAIL_FROM may be either)."""
+    return parseaddr(address)[1] or address

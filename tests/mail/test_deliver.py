@@ -194,6 +194,18 @@ async def test_smtp_relay_receives_the_mail(relay: tuple[Controller, CollectingH
     assert parsed["Subject"] == "【総合ポータルサイト】メールアドレス登録確認メール"
 
 
+async def test_envelope_uses_bare_addresses(relay: tuple[Controller, CollectingHandler]) -> None:
+    """A From with a display name (REGBOT_MAIL_FROM) becomes a bare address in MAIL FROM."""
+    controller, handler = relay
+    deliverer = deliverer_from_settings(f"smtp://127.0.0.1:{controller.port}", Path("unused"))
+    await deliverer.send(
+        _mail(), mail_from=f"総合ポータル <{SENDER}>", recipients=[f"基金 太郎 <{RECIPIENT}>"]
+    )
+    [envelope] = handler.envelopes
+    assert envelope.mail_from == SENDER
+    assert envelope.rcpt_tos == [RECIPIENT]
+
+
 async def test_smtp_relay_with_auth(relay: tuple[Controller, CollectingHandler]) -> None:
     """URL-encoded credentials log in; the mail is accepted."""
     controller, handler = relay
