@@ -53,7 +53,7 @@ def _install() -> None:
     if not _apt_updated:
         _apt_get("update")
         _apt_updated = True
-    _apt_get("install", "-y", "--no-install-recommends", *PACKAGES)
+    _apt_get("install", "-y", *PACKAGES)
 
 
 def ensure_chromium() -> str:
