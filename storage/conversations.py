@@ -16,12 +16,12 @@ from storage.db import Conflict
 from storage.tables import audit, conversations, processed_messages
 
 
-class _Keep:
+class Keep:
     def __repr__(self) -> str:
         return "KEEP"
 
 
-KEEP: Final = _Keep()
+KEEP: Final = Keep()
 """Pass as ``password_hash`` to `save` to leave the stored hash as it is."""
 
 
@@ -114,7 +114,7 @@ async def save(
     state: dict[str, Any],
     now: datetime,
     *,
-    password_hash: str | _Keep | None = KEEP,
+    password_hash: str | Keep | None = KEEP,
     activity: bool = True,
 ) -> int:
     """Store the next state if nobody saved since ``conversation`` was read; return the new version.
@@ -131,7 +131,7 @@ async def save(
     }
     if activity:
         values["last_activity_at"] = now
-    if not isinstance(password_hash, _Keep):
+    if not isinstance(password_hash, Keep):
         values["password_hash"] = password_hash
     result = await conn.execute(
         update(conversations)
@@ -187,18 +187,17 @@ async def purgeable(
     return list((await conn.execute(query)).scalars())
 
 
-async def purge(conn: AsyncConnection, conversation_id: str, state: dict[str, Any], now: datetime) -> None:
-    """Replace the state by its emptied form and drop the password hash (bumps the version)."""
-    await conn.execute(
+async def purge(
+    conn: AsyncConnection, conversation: Conversation, state: dict[str, Any], now: datetime
+) -> bool:
+    """Replace the state by its emptied form and drop the password hash, unless the conversation moved
+    on since it was read (then False: it is not abandoned after all)."""
+    result = await conn.execute(
         update(conversations)
-        .where(conversations.c.id == conversation_id)
-        .values(
-            state=state,
-            password_hash=None,
-            version=conversations.c.version + 1,
-            purged_at=now,
-        )
+        .where(conversations.c.id == conversation.id, conversations.c.version == conversation.version)
+        .values(state=state, password_hash=None, version=conversation.version + 1, purged_at=now)
     )
+    return result.rowcount == 1
 
 
 # ------------------------------------------------------------------------------ processed messages

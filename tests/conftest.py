@@ -10,18 +10,28 @@ CREATE DATABASE.  ``blank_db_url`` is a database without tables.
 from __future__ import annotations
 
 import asyncio
+import email
+import email.message
+import email.policy
+import json
+import re
 import shutil
 import subprocess
 import uuid
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from sqlalchemy import select
 
 from bot.config import Config, load_config
+from bot.passwords import Passwords
+from bot.service import Service, Turn
+from conversations.types import Secret, Start, Text
 from storage.db import Database
 from storage.migrate import upgrade
+from storage.tables import metadata
 from tests.services import PostgresServer, ServiceUnavailable, ensure_postgres, in_ci
 
 _PG_DATABASE = "regbot_test"
@@ -134,3 +144,75 @@ def config(db_url: str, tmp_path: Path) -> Config:
             "REGBOT_MAIL_FROM": "from@mail.example.jp",
         }
     )
+
+
+# ------------------------------------------------------------------------------ service helpers
+
+# 手順書's Branch A example, answer by answer (the password comes as a Secret, out of band).
+BRANCH_A = [
+    "基金",
+    "太郎",
+    "1",
+    "北海道",
+    "0113719",
+    "基金クリニック",
+    "医療法人基金会",
+    "0312345678",
+]
+EMAIL = "kikin.taro@example.jp"
+PASSWORD = "Kikin2024pass"
+
+
+@pytest.fixture
+async def service(config: Config, clock: FakeClock) -> AsyncIterator[Service]:
+    """A service on this test's database, with the fake clock and cheap (still Argon2id) hashing."""
+    opened = await Service.open(config, clock=clock, passwords=Passwords.cheap(), migrate=False)
+    try:
+        yield opened
+    finally:
+        await opened.close()
+
+
+async def fill_in(
+    service: Service, channel: str = "console", address: str = "s1", *, mail: str = EMAIL, ok: bool = True
+) -> Turn:
+    """Answer every question of Branch A (and OK at the summary when ``ok``); returns the last turn."""
+    turn = await service.handle(channel, address, Start(channel=channel))
+    for answer in [*BRANCH_A, mail]:
+        turn = await service.handle(channel, address, Text(answer))
+    if channel != "email":
+        assert turn.replies[-1].awaiting == "password", "the engine should ask for the password now"
+        turn = await service.handle(channel, address, Secret(PASSWORD, PASSWORD))
+    assert turn.replies[-1].awaiting == "terms_agreed"
+    turn = await service.handle(channel, address, Text("同意します"))
+    assert turn.replies[-1].awaiting == "confirm"
+    if ok:
+        turn = await service.handle(channel, address, Text("OK"))
+    return turn
+
+
+def token_in(path: str | None) -> str:
+    """The verification token from a delivered .eml file."""
+    assert path is not None
+    message = email.message_from_bytes(Path(path).read_bytes(), policy=email.policy.default)
+    assert isinstance(message, email.message.EmailMessage)
+    body = message.get_body(("plain",))
+    assert body is not None
+    found = re.search(r"/verify/([A-Za-z0-9_-]+)", body.get_content())
+    assert found is not None
+    return found.group(1)
+
+
+async def database_text(db: Database) -> str:
+    """Every value of every row of every table as one string (for "X is nowhere in the database")."""
+    chunks: list[str] = []
+    async with db.read() as conn:
+        for table in metadata.sorted_tables:
+            for row in await conn.execute(select(table)):
+                for value in row:
+                    if isinstance(value, bytes | memoryview):
+                        chunks.append(bytes(value).decode("latin-1"))
+                        chunks.append(bytes(value).decode("utf-8", errors="replace"))
+                    else:
+                        chunks.append(json.dumps(value, ensure_ascii=False, default=str))
+    return "\n".join(chunks)

@@ -105,7 +105,8 @@ async def test_idle_and_purgeable_selections(db: Database) -> None:
         assert await conversations.idle(conn, ["asking"], later, unreminded_only=True) == []
         assert await conversations.idle(conn, ["asking"], later) == [old.id]
         assert await conversations.purgeable(conn, ["expired"], later) == [ended.id]
-        await conversations.purge(conn, ended.id, {"phase": "expired", "values": {}}, later)
+        assert await conversations.purge(conn, ended, {"phase": "expired", "values": {}}, later)
+        assert not await conversations.purge(conn, ended, {"phase": "expired", "values": {}}, later)
         assert await conversations.purgeable(conn, ["expired"], later) == []
 
 

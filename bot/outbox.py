@@ -1,0 +1,242 @@
+"""Delivering the outbox: claim due rows, hand each to the deliverer registered for its kind, settle it.
+
+Every side effect of a turn is an outbox row committed with the turn (SPEC §7); this module is the only
+thing that sends them.  Mail goes through ``mail.deliver``; ``reply`` rows go to the deliverer of their
+channel (Slack, email — registered by those adapters; the console polls instead); ``helpdesk`` rows wait
+for the help-desk issue to register one.  A row whose kind has no deliverer stays queued.
+
+Failures are retried with exponential back-off (``REGBOT_OUTBOX_RETRY_SECONDS`` × 2ⁿ, at most six hours)
+and given up as ``failed`` after ``REGBOT_OUTBOX_MAX_ATTEMPTS`` or a permanent error.  Logs carry the
+outbox id, the kind and the attempt number, never a recipient or a body.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any, Protocol
+
+from bot.config import Config
+from conversations.types import Msg, Option, Reply, SummaryRow
+from mail.deliver import Deliverer, DeliveryError
+from storage import outbox
+from storage.db import Database
+from storage.outbox import OutboxItem, Route
+
+log = logging.getLogger(__name__)
+
+Clock = Callable[[], datetime]
+
+VERIFICATION_MAIL = "verification_mail"
+COMPLETION_MAIL = "completion_mail"
+REPLY = "reply"
+HELPDESK = "helpdesk"
+MAIL_KINDS = (VERIFICATION_MAIL, COMPLETION_MAIL)
+
+_MAX_BACKOFF = timedelta(hours=6)
+_LEASE = timedelta(minutes=5)  # longer than any SMTP timeout: a live sender always settles first
+
+
+@dataclass(frozen=True)
+class Delivery:
+    outbox_id: int
+    kind: str  # "verification_mail", "completion_mail", "reply", ...
+    location: str | None  # the .eml path when there is no relay
+
+
+class OutboxDeliverer(Protocol):
+    """Sends one outbox row; returns where it went (a path) or None.  Raise `DeliveryError` to retry
+    (``permanent=True`` to give up at once)."""
+
+    async def deliver(self, item: OutboxItem) -> str | None: ...
+
+
+class MailDeliverer:
+    """Outbox mail rows → ``mail.deliver`` (SMTP relay or ``.eml`` files)."""
+
+    def __init__(self, deliverer: Deliverer, mail_from: str) -> None:
+        self._deliverer = deliverer
+        self._mail_from = mail_from
+
+    async def deliver(self, item: OutboxItem) -> str | None:
+        if item.body is None:
+            raise DeliveryError("mail row without a body", permanent=True)
+        return await self._deliverer.send(item.body, mail_from=self._mail_from, recipients=[item.recipient])
+
+
+class Outbox:
+    """The registry of deliverers and the delivery loop."""
+
+    def __init__(self, db: Database, config: Config, clock: Clock, *, lease: timedelta = _LEASE) -> None:
+        self._db = db
+        self._config = config
+        self._clock = clock
+        self._lease = lease
+        self._deliverers: dict[Route, OutboxDeliverer] = {}
+        self._wake = asyncio.Event()
+
+    def register(self, kind: str, deliverer: OutboxDeliverer, *, channel: str | None = None) -> None:
+        """Deliver rows of ``kind`` (for ``reply`` rows: of ``channel``) with ``deliverer``."""
+        self._deliverers[Route(kind, channel)] = deliverer
+
+    @property
+    def routes(self) -> tuple[Route, ...]:
+        return tuple(self._deliverers)
+
+    def wake(self) -> None:
+        """New rows were committed in this process: deliver now rather than at the next poll."""
+        self._wake.set()
+
+    def _deliverer_for(self, item: OutboxItem) -> OutboxDeliverer | None:
+        return self._deliverers.get(Route(item.kind, item.channel)) or self._deliverers.get(Route(item.kind))
+
+    async def deliver_due(self, *, batch: int = 20) -> list[Delivery]:
+        """Send every row that is due now; returns the ones delivered."""
+        delivered: list[Delivery] = []
+        while True:
+            now = self._clock()
+            async with self._db.transaction() as conn:
+                items = await outbox.claim_due(conn, self.routes, now, now + self._lease, limit=batch)
+            if not items:
+                return delivered
+            for item in items:
+                result = await self._deliver_one(item)
+                if result is not None:
+                    delivered.append(result)
+
+    async def _deliver_one(self, item: OutboxItem) -> Delivery | None:
+        deliverer = self._deliverer_for(item)
+        try:
+            if deliverer is None:  # unregistered between claim and send: leave it for later
+                raise DeliveryError("no deliverer registered", permanent=False)
+            location = await deliverer.deliver(item)
+        except DeliveryError as exc:
+            await self._failed(item, str(exc), permanent=exc.permanent)
+            return None
+        except Exception as exc:  # a deliverer bug must not stop the loop; the row is retried
+            await self._failed(item, type(exc).__name__, permanent=False)
+            return None
+        async with self._db.transaction() as conn:
+            await outbox.mark_delivered(conn, item.id, self._clock(), location)
+        log.info("outbox %d (%s) delivered on attempt %d", item.id, item.kind, item.attempts)
+        return Delivery(outbox_id=item.id, kind=item.kind, location=location)
+
+    async def _failed(self, item: OutboxItem, error: str, *, permanent: bool) -> None:
+        now = self._clock()
+        give_up = permanent or item.attempts >= self._config.outbox_max_attempts
+        async with self._db.transaction() as conn:
+            if give_up:
+                await outbox.mark_failed(conn, item.id, now, error)
+            else:
+                delay = self.backoff(item.attempts)
+                await outbox.schedule_retry(conn, item.id, now + delay, error)
+        if give_up:
+            log.error(
+                "outbox %d (%s) failed for good on attempt %d: %s", item.id, item.kind, item.attempts, error
+            )
+        else:
+            log.warning(
+                "outbox %d (%s) attempt %d failed, retrying in %ss: %s",
+                item.id,
+                item.kind,
+                item.attempts,
+                int(self.backoff(item.attempts).total_seconds()),
+                error,
+            )
+
+    def backoff(self, attempts: int) -> timedelta:
+        seconds = self._config.outbox_retry_seconds * 2 ** max(attempts - 1, 0)
+        return min(timedelta(seconds=seconds), _MAX_BACKOFF)
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Deliver until ``stop`` is set: at once when woken, else every REGBOT_OUTBOX_POLL_SECONDS (rows
+        written by other processes) or when the earliest retry is due."""
+        poll = self._config.outbox_poll_seconds
+        while not stop.is_set():
+            self._wake.clear()
+            try:
+                await self.deliver_due()
+                async with self._db.read() as conn:
+                    due = await outbox.next_due(conn, self.routes)
+            except Exception:
+                log.exception("outbox delivery pass failed; trying again in %ss", poll)
+                due = None
+            timeout = poll
+            if due is not None:
+                timeout = max(0.0, min(poll, (due - self._clock()).total_seconds()))
+            await _wait_any(stop, self._wake, timeout)
+
+
+async def _wait_any(first: asyncio.Event, second: asyncio.Event, timeout: float) -> None:
+    waiters = [asyncio.create_task(first.wait()), asyncio.create_task(second.wait())]
+    try:
+        await asyncio.wait(waiters, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for waiter in waiters:
+            waiter.cancel()
+        await asyncio.gather(*waiters, return_exceptions=True)
+
+
+# ------------------------------------------------------------------------------ replies as JSON
+
+
+def _encode_value(value: Any) -> Any:
+    if isinstance(value, Msg):
+        return encode_msg(value)
+    if isinstance(value, tuple | list):
+        return {"$list": [_encode_value(v) for v in value]}
+    if isinstance(value, Mapping):
+        return {"$map": {str(k): _encode_value(v) for k, v in value.items()}}
+    if value is None or isinstance(value, str | int | float | bool):
+        return value
+    return str(value)
+
+
+def _decode_value(value: Any) -> Any:
+    if isinstance(value, dict):
+        if "$msg" in value:
+            return decode_msg(value)
+        if "$list" in value:
+            return tuple(_decode_value(v) for v in value["$list"])
+        if "$map" in value:
+            return {k: _decode_value(v) for k, v in value["$map"].items()}
+    return value
+
+
+def encode_msg(msg: Msg) -> dict[str, Any]:
+    return {"$msg": msg.key, "params": {k: _encode_value(v) for k, v in msg.params.items()}}
+
+
+def decode_msg(data: Mapping[str, Any]) -> Msg:
+    return Msg(str(data["$msg"]), {k: _decode_value(v) for k, v in dict(data.get("params", {})).items()})
+
+
+def encode_reply(reply: Reply) -> dict[str, Any]:
+    """A `Reply` as JSON-able data, for ``reply`` outbox rows."""
+    return {
+        "lines": [encode_msg(line) for line in reply.lines],
+        "awaiting": reply.awaiting,
+        "options": [{"value": o.value, "label": encode_msg(o.label)} for o in reply.options],
+        "secret": reply.secret,
+        "progress": list(reply.progress) if reply.progress is not None else None,
+        "summary": [{"label": encode_msg(r.label), "value": r.value} for r in reply.summary],
+    }
+
+
+def decode_reply(data: Mapping[str, Any]) -> Reply:
+    progress = data.get("progress")
+    return Reply(
+        lines=tuple(decode_msg(line) for line in data.get("lines", [])),
+        awaiting=data.get("awaiting"),
+        options=tuple(Option(str(o["value"]), decode_msg(o["label"])) for o in data.get("options", [])),
+        secret=bool(data.get("secret", False)),
+        progress=(int(progress[0]), int(progress[1])) if progress else None,
+        summary=tuple(SummaryRow(decode_msg(r["label"]), str(r["value"])) for r in data.get("summary", [])),
+    )
+
+
+def replies_of(items: Sequence[OutboxItem]) -> list[Reply]:
+    return [decode_reply(item.payload["reply"]) for item in items if item.payload and "reply" in item.payload]

@@ -1,0 +1,201 @@
+"""The service: one transaction per inbound message (STYLE.md, SPEC §7).
+
+``handle`` loads the conversation (creating it on first contact), skips a message id it has already
+processed, looks up which mentioned addresses are registered, runs one engine step, and writes the
+effects, the outbox rows, the processed id and the new state in a single commit.  If another turn saved
+the same conversation meanwhile (another task, another process) the version check fails and the whole
+turn runs again on the fresh state, so no message is lost and none is applied twice.
+
+Replies of the console's own turns are returned only (the console prints them).  On every other channel
+they are also queued as ``reply`` outbox rows for the deliverer registered for that channel, so a crash
+between commit and sending neither loses nor doubles them: adapters with a registered deliverer must not
+send ``Turn.replies`` themselves.  Replies that arise later (completion on the web page, reminders,
+expiry) are always ``reply`` rows; the console collects its own with `pending_notifications`.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from bot.config import Config
+from bot.outbox import MAIL_KINDS, Delivery, MailDeliverer, Outbox, OutboxDeliverer, replies_of
+from bot.passwords import Passwords
+from bot.turns import Prehashed, TurnWriter
+from bot.verification import ServiceBusy, StorageVerification
+from conversations.engine import mentioned_emails, new_state, step
+from conversations.state import dump_state, load_state
+from conversations.types import Context, Expire, Inbound, Remind, Reply, Secret, Start, Text
+from mail.deliver import Deliverer, deliverer_from_settings
+from storage import conversations, outbox, registrations
+from storage.db import Conflict, Database
+from storage.migrate import upgrade
+
+log = logging.getLogger(__name__)
+
+Clock = Callable[[], datetime]
+
+CONSOLE = "console"
+_ATTEMPTS = 8
+
+__all__ = ["Clock", "Delivery", "Service", "ServiceBusy", "Turn", "utc_now"]
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass(frozen=True)
+class Turn:
+    conversation_id: str
+    replies: tuple[Reply, ...]
+    duplicate: bool  # message_id already processed: nothing changed, no replies
+
+
+class Service:
+    def __init__(
+        self,
+        config: Config,
+        db: Database,
+        *,
+        clock: Clock = utc_now,
+        mail: Deliverer | None = None,
+        passwords: Passwords | None = None,
+    ) -> None:
+        self.config = config
+        self.db = db
+        self.clock = clock
+        self.passwords = passwords or Passwords()
+        self._writer = TurnWriter(config, self.passwords)
+        self.outbox = Outbox(db, config, clock)
+        mailer = MailDeliverer(
+            mail or deliverer_from_settings(config.smtp_relay.reveal(), config.outbox_dir), config.mail_from
+        )
+        for kind in MAIL_KINDS:
+            self.outbox.register(kind, mailer)
+        self.verification = StorageVerification(db, config, clock, self.passwords, committed=self.outbox.wake)
+
+    @classmethod
+    async def open(
+        cls,
+        config: Config,
+        *,
+        clock: Clock = utc_now,
+        mail: Deliverer | None = None,
+        passwords: Passwords | None = None,
+        migrate: bool = True,
+    ) -> Service:
+        """Connect to REGBOT_DATABASE_URL and bring its schema up to date (``migrate``)."""
+        db = Database.open(config.database_url)
+        try:
+            if migrate:
+                await upgrade(db)
+        except BaseException:
+            await db.dispose()
+            raise
+        return cls(config, db, clock=clock, mail=mail, passwords=passwords)
+
+    def register_deliverer(
+        self, kind: str, deliverer: OutboxDeliverer, *, channel: str | None = None
+    ) -> None:
+        """Plug in a channel: e.g. ``register_deliverer("reply", slack_replies, channel="slack")``."""
+        self.outbox.register(kind, deliverer, channel=channel)
+
+    # ---------------------------------------------------------------------------------- inbound
+
+    async def handle(
+        self, channel: str, address: str, inbound: Inbound, *, message_id: str | None = None
+    ) -> Turn:
+        prehashed = None
+        if isinstance(inbound, Secret):
+            prehashed = Prehashed(inbound.password, await self.passwords.hash(inbound.password))
+        for _ in range(_ATTEMPTS):
+            try:
+                turn = await self._handle(channel, address, inbound, message_id, prehashed)
+            except Conflict:
+                continue
+            if not turn.duplicate:
+                self.outbox.wake()
+            return turn
+        log.error("%s conversation busy: %d conflicting attempts in a row", channel, _ATTEMPTS)
+        raise ServiceBusy("the conversation changed too often; try again")
+
+    async def _handle(
+        self,
+        channel: str,
+        address: str,
+        inbound: Inbound,
+        message_id: str | None,
+        prehashed: Prehashed | None,
+    ) -> Turn:
+        now = self.clock()
+        async with self.db.transaction() as conn:
+            conversation = await conversations.find(conn, channel, address)
+            if conversation is None:
+                lang = inbound.lang if isinstance(inbound, Start) else "ja"
+                conversation = await conversations.create(
+                    conn, channel, address, dump_state(new_state(channel, lang)), now
+                )
+            if message_id is not None:
+                if await conversations.seen(conn, channel, message_id):
+                    log.info("conversation %s: message already processed", conversation.id)
+                    return Turn(conversation_id=conversation.id, replies=(), duplicate=True)
+                await conversations.record_processed(conn, channel, message_id, conversation.id, now)
+            text = inbound.text if isinstance(inbound, Start | Text) else ""
+            mentioned = mentioned_emails(text) if text else frozenset()
+            registered = await registrations.registered_among(conn, mentioned)
+            before = load_state(conversation.state)
+            result = step(before, inbound, now, Context(registered_emails=registered))
+            await self._writer.write(
+                conn,
+                conversation,
+                before,
+                inbound,
+                result,
+                now,
+                activity=True,
+                queue_replies=channel != CONSOLE,
+                prehashed=prehashed,
+            )
+        return Turn(conversation_id=conversation.id, replies=result.replies, duplicate=False)
+
+    async def step_conversation(self, conversation_id: str, inbound: Remind | Expire) -> Turn | None:
+        """A turn the person did not cause (reminder, expiry): replies go to the outbox for every channel,
+        and the idle clock is not reset.  None when the conversation is gone."""
+        for _ in range(_ATTEMPTS):
+            try:
+                now = self.clock()
+                async with self.db.transaction() as conn:
+                    conversation = await conversations.get(conn, conversation_id)
+                    if conversation is None:
+                        return None
+                    before = load_state(conversation.state)
+                    result = step(before, inbound, now)
+                    if result.state == before and not result.replies and not result.effects:
+                        return Turn(conversation_id=conversation_id, replies=(), duplicate=False)
+                    await self._writer.write(
+                        conn, conversation, before, inbound, result, now, activity=False, queue_replies=True
+                    )
+            except Conflict:
+                continue
+            self.outbox.wake()
+            return Turn(conversation_id=conversation_id, replies=result.replies, duplicate=False)
+        raise ServiceBusy("the conversation changed too often; try again")
+
+    # --------------------------------------------------------------------------------- outbound
+
+    async def pending_notifications(self, channel: str, address: str) -> list[Reply]:
+        """Replies that arose outside a turn (completion, reminder, expiry) not yet shown; marks them
+        delivered.  The console polls this."""
+        async with self.db.transaction() as conn:
+            items = await outbox.take_replies(conn, channel, address, self.clock())
+        return replies_of(items)
+
+    async def deliver_outbox(self) -> list[Delivery]:
+        """Deliver every due outbox row now (console, tests); `bot.app.serve` runs this in a loop."""
+        return await self.outbox.deliver_due()
+
+    async def close(self) -> None:
+        await self.db.dispose()
