@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import getpass
+import logging
 import sys
 import uuid
 from collections.abc import Callable
@@ -18,6 +19,9 @@ from typing import Protocol, TextIO
 from conversations.engine import new_state, step
 from conversations.render import render_msg, render_text
 from conversations.types import Inbound, IssueVerification, Msg, Reply, Secret, Start, State, Text
+
+log = logging.getLogger(__name__)
+NOTIFICATION_POLL_SECONDS = 2.0
 
 
 class Conversation(Protocol):
@@ -94,20 +98,41 @@ class Console:
 
     async def run(self) -> int:
         self.show(await self.conversation.send(Start(channel="console", lang=self.lang)))
-        while True:
-            inbound: Inbound | None
-            if self.awaiting_secret:
-                inbound = self.read_secret()
-            else:
-                line = self.read_line("> ")
-                inbound = None if line is None else Text(line)
-            if inbound is None:
+        poller = asyncio.create_task(self._poll_notifications()) if self.interactive else None
+        try:
+            while True:
+                inbound: Inbound | None
+                if self.awaiting_secret:
+                    inbound = await asyncio.to_thread(self.read_secret)
+                else:
+                    line = await asyncio.to_thread(self.read_line, "> ")
+                    inbound = None if line is None else Text(line)
+                if inbound is None:
+                    self.show(await self.conversation.notifications())
+                    return 0
+                replies = await self.conversation.send(inbound)
+                self._follow_language(inbound)
+                self.show(replies)
                 self.show(await self.conversation.notifications())
-                return 0
-            replies = await self.conversation.send(inbound)
-            self._follow_language(inbound)
-            self.show(replies)
-            self.show(await self.conversation.notifications())
+        finally:
+            if poller is not None:
+                poller.cancel()
+
+    async def _poll_notifications(self) -> None:
+        """On a terminal, show the completion notice while the person is not typing (the link is
+        used in a browser, perhaps served by another process)."""
+        while True:
+            await asyncio.sleep(NOTIFICATION_POLL_SECONDS)
+            try:
+                replies = await self.conversation.notifications()
+            except Exception:  # a passing database error must not end the conversation
+                log.warning("console: notifications could not be read", exc_info=True)
+                continue
+            if replies:
+                self.stdout.write("\n")
+                self.show(replies)
+                self.stdout.write("> ")
+                self.stdout.flush()
 
     def _follow_language(self, inbound: Inbound) -> None:
         if isinstance(inbound, Text):

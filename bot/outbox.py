@@ -45,6 +45,7 @@ class Delivery:
     outbox_id: int
     kind: str  # "verification_mail", "completion_mail", "reply", ...
     location: str | None  # the .eml path when there is no relay
+    conversation_id: str | None = None
 
 
 class OutboxDeliverer(Protocol):
@@ -122,7 +123,9 @@ class Outbox:
         async with self._db.transaction() as conn:
             await outbox.mark_delivered(conn, item.id, self._clock(), location)
         log.info("outbox %d (%s) delivered on attempt %d", item.id, item.kind, item.attempts)
-        return Delivery(outbox_id=item.id, kind=item.kind, location=location)
+        return Delivery(
+            outbox_id=item.id, kind=item.kind, location=location, conversation_id=item.conversation_id
+        )
 
     async def _failed(self, item: OutboxItem, error: str, *, permanent: bool) -> None:
         now = self._clock()
@@ -222,7 +225,8 @@ def encode_reply(reply: Reply) -> dict[str, Any]:
         "options": [{"value": o.value, "label": encode_msg(o.label)} for o in reply.options],
         "secret": reply.secret,
         "progress": list(reply.progress) if reply.progress is not None else None,
-        "summary": [{"label": encode_msg(r.label), "value": r.value} for r in reply.summary],
+        # A row's value may be a Msg (e.g. "set on the verification page") despite its str annotation.
+        "summary": [{"label": encode_msg(r.label), "value": _encode_value(r.value)} for r in reply.summary],
     }
 
 
@@ -234,7 +238,9 @@ def decode_reply(data: Mapping[str, Any]) -> Reply:
         options=tuple(Option(str(o["value"]), decode_msg(o["label"])) for o in data.get("options", [])),
         secret=bool(data.get("secret", False)),
         progress=(int(progress[0]), int(progress[1])) if progress else None,
-        summary=tuple(SummaryRow(decode_msg(r["label"]), str(r["value"])) for r in data.get("summary", [])),
+        summary=tuple(
+            SummaryRow(decode_msg(r["label"]), _decode_value(r["value"])) for r in data.get("summary", [])
+        ),
     )
 
 

@@ -215,7 +215,8 @@ MESSAGES_EN: dict[str, str] = {
     "console.password": "Password (not shown as you type): ",
     "console.password_confirmation": "Password (confirmation): ",
     "console.memory_mode": "(In-memory trial mode: no confirmation mail has been sent.)",
-    "console.mail_written": "The confirmation mail has been written to {location}.",
+    "console.verification_mail_written": "The verification mail was written to {location} (instead of being sent).",
+    "console.completion_mail_written": "The completion mail was written to {location} (instead of being sent).",
     "greeting": (
         "I will help you register as a new user of the 医療機関等向け総合ポータルサイト "
         "(portal for medical institutions).\n"

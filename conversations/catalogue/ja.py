@@ -131,7 +131,8 @@ MESSAGES_JA: dict[str, str] = {
     "console.password": "パスワード（入力は表示されません）: ",
     "console.password_confirmation": "パスワード（確認用）: ",
     "console.memory_mode": "（メモリ上の試用モードのため、確認メールは送信していません。）",
-    "console.mail_written": "確認メールを {location} に書き出しました。",
+    "console.verification_mail_written": "メールアドレス登録確認メールを {location} に書き出しました（送信の代わり）。",
+    "console.completion_mail_written": "アカウント登録完了メールを {location} に書き出しました（送信の代わり）。",
     "greeting": (
         "医療機関等向け総合ポータルサイトの新規ユーザー登録をお手伝いします。\n"
         "対象は「医科・歯科・調剤・訪問看護・職域」の方です。質問に順番にお答えください。\n"
