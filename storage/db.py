@@ -13,6 +13,7 @@ SQLite (the default) and PostgreSQL run the same statements.  What differs is se
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -24,6 +25,10 @@ from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 DEFAULT_URL = "sqlite+aiosqlite:///var/regbot.sqlite3"
+
+# aiosqlite logs every statement with its parameters at DEBUG: names, addresses, hashes.  Logs must never
+# carry personal values (SPEC §7), whatever level the root logger is set to.
+logging.getLogger("aiosqlite").setLevel(logging.INFO)
 
 _SQLITE_BUSY_TIMEOUT_MS = 10_000
 _MODE = "regbot_mode"

@@ -9,6 +9,7 @@ import email.policy
 import json
 import sys
 from pathlib import Path
+from typing import Any
 
 from bot.config import Config
 from bot.outbox import decode_reply
@@ -17,7 +18,7 @@ from bot.service import Service
 from conversations.render import render_text
 from conversations.types import Start, Text
 from storage import conversations, outbox
-from tests.conftest import EMAIL, PASSWORD, FakeClock, database_text, fill_in, token_in
+from tests.conftest import BRANCH_A, EMAIL, PASSWORD, FakeClock, database_text, fill_in, token_in
 
 
 async def _conversation(service: Service, channel: str, address: str) -> conversations.Conversation:
@@ -237,3 +238,21 @@ async def test_completion_reaches_the_console_through_pending_notifications(serv
         assert await outbox.status_counts(conn) == {
             "delivered": 3
         }  # link mail, completion reply, completion mail
+
+
+async def test_queued_replies_decode_to_the_replies_of_the_turns(service: Service) -> None:
+    """Every reply row of a whole email conversation decodes to exactly the reply its turn returned."""
+    sent = []
+    sent.extend((await service.handle("email", "key1", Start(channel="email"))).replies)
+    for answer in [*BRANCH_A, EMAIL, "同意します"]:
+        sent.extend((await service.handle("email", "key1", Text(answer))).replies)
+    payloads = await _rows(service, "SELECT payload FROM outbox WHERE kind = 'reply' ORDER BY id")
+    decoded = [decode_reply(_json(payload)["reply"]) for (payload,) in payloads]
+    assert decoded == sent
+    assert decoded[-1].awaiting == "confirm"  # the summary, whose password row is a message
+
+
+def _json(value: object) -> dict[str, Any]:
+    loaded = json.loads(value) if isinstance(value, str) else value
+    assert isinstance(loaded, dict)
+    return loaded
