@@ -1,0 +1,577 @@
+"""Reading one inbound mail: raw bytes in, the facts the mail service needs out (SPEC §5 Email).
+
+Pure: no sockets, no clock, no database.  The bytes are parsed once with ``BytesParser(policy=default)``;
+header values are then read raw (``raw_items``) and decoded here, because Japanese mail needs more than
+the strict codecs: ISO-2022-JP carrying cp932's NEC and IBM extensions (①, ㈱, 髙), Shift_JIS that is
+really cp932, and charsets that are missing or wrong.
+
+``parse_mail`` never raises on bad mail except `MailParseError`, and only when the bytes hold no header
+field at all (empty input, binary junk) or the stdlib parser itself gives up.  Anything else — broken
+MIME, invalid UTF-8, an undecodable charset, a 1 MB line — gives an `InboundMail`, its text possibly
+empty.  Any other exception would be a bug in regbot, not the sender's fault.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import codecs
+import functools
+import re
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from email.message import Message
+from email.parser import BytesParser
+from email.policy import default as default_policy
+from email.utils import getaddresses, parsedate_to_datetime
+
+from mail.quotes import extract_reply, html_to_text
+
+
+class MailParseError(ValueError):
+    """The bytes are not a mail (no header field at all): the sender's fault, nothing to answer."""
+
+
+@dataclass(frozen=True)
+class InboundMail:
+    """What one inbound mail says.
+
+    Message ids keep their angle brackets (``<abc@example.jp>``, see `normalise_message_id`).
+    Addresses are lower-cased; ``reply_key`` keeps the case it was written in.  ``text`` is the person's
+    reply only (quotes and signatures cut, `mail.quotes.extract_reply`); ``body`` is the whole decoded
+    text it was cut from.  ``auto`` is None, or why this mail must never be answered
+    (`mail.autoreply.auto_reason`).  ``size`` is the raw size in bytes.
+    """
+
+    message_id: str | None
+    in_reply_to: str | None
+    references: tuple[str, ...]
+    sender: str | None
+    sender_name: str
+    recipients: tuple[str, ...]
+    reply_key: str | None
+    subject: str
+    text: str
+    body: str
+    auto: str | None
+    size: int
+    date: datetime | None
+
+
+_PARSER = BytesParser(policy=default_policy)
+_RECIPIENT_HEADERS = ("to", "cc", "delivered-to", "x-original-to")
+_MAX_REFERENCES = 100  # the first (thread root) and the newest 99: enough to find a conversation
+_MAX_STRUCTURED = 64 * 1024  # longer address headers are read by a plain regex, not the full grammar
+_MAX_DEPTH = 20  # MIME nesting deeper than this is junk, not a person's reply
+_REPLY_KEY = re.compile(r"[A-Za-z0-9._=-]{1,128}")
+
+
+def parse_mail(raw: bytes, *, bot_address: str, envelope_sender: str | None = None) -> InboundMail:
+    """Read one mail.  ``bot_address`` is REGBOT_MAIL_ADDRESS (``register@domain``).
+
+    ``envelope_sender`` is the SMTP ``MAIL FROM`` when known (``""`` for a bounce's null sender); the
+    result is otherwise envelope-agnostic.  Raises `MailParseError` only for bytes without any header.
+    """
+    if not raw.strip():
+        raise MailParseError("empty mail")
+    try:
+        msg = _PARSER.parsebytes(bytes(raw))
+    except (RecursionError, MemoryError) as exc:  # pathological nesting; the parser is otherwise total
+        raise MailParseError("the mail cannot be parsed") from exc
+    headers = header_map(msg)
+    if not headers:
+        raise MailParseError("no header fields: not a mail")
+
+    from mail.autoreply import auto_reason  # imported here: autoreply reads headers with this module
+
+    senders = header_addresses(headers.get("from", []))
+    sender_name, sender = senders[0] if senders else ("", None)
+    recipients = [address for _, address in header_addresses(_values(headers, *_RECIPIENT_HEADERS))]
+    body = _body_text(msg)
+    return InboundMail(
+        message_id=_first(message_ids(headers.get("message-id", []))),
+        in_reply_to=_first(message_ids(headers.get("in-reply-to", []))),
+        references=_capped(message_ids(headers.get("references", []))),
+        sender=sender.lower() if sender else None,
+        sender_name=sender_name,
+        recipients=tuple(dict.fromkeys(address.lower() for address in recipients)),
+        reply_key=_reply_key(recipients, bot_address),
+        subject=decode_header_text(_first(headers.get("subject", [])) or ""),
+        text=extract_reply(body),
+        body=body,
+        auto=auto_reason(msg, bot_address=bot_address, envelope_sender=envelope_sender),
+        size=len(raw),
+        date=_date(_first(headers.get("date", []))),
+    )
+
+
+# ----------------------------------------------------------------------------------------- headers
+
+
+def header_map(msg: Message) -> dict[str, list[str]]:
+    """The raw header values by lower-cased name, in order (8-bit bytes kept as surrogate escapes)."""
+    headers: dict[str, list[str]] = {}
+    for name, value in msg.raw_items():
+        headers.setdefault(name.strip().lower(), []).append(str(value))
+    return headers
+
+
+def _values(headers: dict[str, list[str]], *names: str) -> list[str]:
+    return [value for name in names for value in headers.get(name, [])]
+
+
+def _first(values: list[str]) -> str | None:
+    return values[0] if values else None
+
+
+def unfold(value: str) -> str:
+    """RFC 5322 unfolding, stray line breaks turned into spaces, surrounding space removed."""
+    return re.sub(r"[\r\n]+", " ", re.sub(r"\r?\n(?=[ \t])", "", value)).strip()
+
+
+_ENCODED_WORD = re.compile(r"=\?([^?\s*]+)(?:\*[^?\s]*)?\?([bBqQ])\?([^?\s]*)\?=")
+
+
+def decode_header_text(raw: str) -> str:
+    """A header value as text: RFC 2047 encoded words (any charset `decode_text` reads) and raw 8-bit.
+
+    Adjacent encoded words in one charset are joined before decoding, because Japanese mailers split
+    ISO-2022-JP words in the middle of a character.
+    """
+    value = unfold(raw)
+    pieces: list[tuple[str | None, bytes]] = []
+    position = 0
+    for match in _ENCODED_WORD.finditer(value):
+        between = value[position : match.start()]
+        if between and not (between.isspace() and pieces and pieces[-1][0] is not None):
+            pieces.append((None, _raw_bytes(between)))
+        charset = match.group(1).lower()
+        data = _word_payload(match.group(2), match.group(3))
+        if pieces and pieces[-1][0] == charset:
+            pieces[-1] = (charset, pieces[-1][1] + data)
+        else:
+            pieces.append((charset, data))
+        position = match.end()
+    if position < len(value):
+        pieces.append((None, _raw_bytes(value[position:])))
+    return "".join(decode_text(data, charset) for charset, data in pieces)
+
+
+def _raw_bytes(text: str) -> bytes:
+    """The bytes the parser read (it decodes them as ASCII with surrogate escapes)."""
+    return text.encode("utf-8", "surrogateescape")
+
+
+def _word_payload(encoding: str, payload: str) -> bytes:
+    data = _raw_bytes(payload)
+    if encoding in "qQ":
+        return binascii.a2b_qp(data, header=True)
+    letters = re.sub(rb"[^A-Za-z0-9+/]", b"", data)
+    if len(letters) % 4 == 1:
+        letters = letters[:-1]  # a lone sextet holds no byte
+    try:
+        return base64.b64decode(letters + b"=" * (-len(letters) % 4))
+    except binascii.Error:
+        return b""
+
+
+def header_addresses(values: list[str]) -> list[tuple[str, str]]:
+    """(decoded display name, address as written) for every address in these header values."""
+    joined = ", ".join(unfold(value) for value in values)
+    if not joined:
+        return []
+    if len(joined) > _MAX_STRUCTURED:
+        pairs = [("", address) for address in _bare_addresses(joined)]
+    else:
+        try:
+            pairs = getaddresses([joined])
+        except (ValueError, IndexError, TypeError):  # hostile input; a plain regex still finds addresses
+            pairs = [("", address) for address in _bare_addresses(joined)]
+    result: list[tuple[str, str]] = []
+    for name, address in pairs:
+        address = _raw_bytes(address.strip()).decode("utf-8", "replace")
+        if address:
+            result.append((decode_header_text(name), address))
+    return result
+
+
+def _bare_addresses(text: str) -> list[str]:
+    return re.findall(r"[^\s<>\"',;:()\[\]]+@[^\s<>\"',;:()\[\]]+", text)
+
+
+_MSG_ID = re.compile(r"<([^<>\s]{1,998})>")
+
+
+def normalise_message_id(value: str) -> str | None:
+    """A Message-ID as regbot stores and compares it: ``<left@right>``, angle brackets kept."""
+    ids = message_ids([value])
+    return ids[0] if ids else None
+
+
+def message_ids(values: list[str]) -> list[str]:
+    """Every ``<id>`` in these Message-ID / In-Reply-To / References values, in order."""
+    found: list[str] = []
+    for value in values:
+        text = _raw_bytes(unfold(value)).decode("utf-8", "replace")
+        ids = _MSG_ID.findall(text)
+        if not ids and text and not any(c.isspace() for c in text) and "@" in text:
+            ids = [text.strip("<>")]  # some mailers forget the brackets
+        found.extend(f"<{ident}>" for ident in ids if ident)
+    return found
+
+
+def _capped(ids: list[str]) -> tuple[str, ...]:
+    unique = list(dict.fromkeys(ids))
+    if len(unique) > _MAX_REFERENCES:
+        unique = unique[:1] + unique[-(_MAX_REFERENCES - 1) :]
+    return tuple(unique)
+
+
+@functools.lru_cache(maxsize=64)
+def split_address(address: str) -> tuple[str, str]:
+    """``Local@Domain`` → (``local``, ``domain``), both lower-cased; a name around it is ignored."""
+    pairs = header_addresses([address])
+    bare = pairs[0][1] if pairs else address.strip()
+    local, _, domain = bare.rpartition("@")
+    return local.lower(), domain.lower()
+
+
+def _reply_key(recipients: list[str], bot_address: str) -> str | None:
+    """The ``<key>`` of the first ``register+<key>@domain`` recipient (local part and domain ignore case)."""
+    bot_local, bot_domain = split_address(bot_address)
+    for address in recipients:
+        local, _, domain = address.rpartition("@")
+        base, plus, key = local.partition("+")
+        if plus and base.lower() == bot_local and domain.lower() == bot_domain and _REPLY_KEY.fullmatch(key):
+            return key
+    return None
+
+
+def _date(raw: str | None) -> datetime | None:
+    if not raw:
+        return None
+    try:
+        parsed = parsedate_to_datetime(unfold(raw))
+    except (TypeError, ValueError, IndexError, OverflowError):
+        return None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+# ----------------------------------------------------------------------------------------- charsets
+
+
+def _words(text: str) -> frozenset[str]:
+    return frozenset(text.split())
+
+
+_ALIASES = {
+    **dict.fromkeys(
+        _words(
+            "shift_jis shift-jis sjis x-sjis ms_kanji csshiftjis windows-31j cp932 ms932 x-ms-cp932"
+            " shift_jisx0213"
+        ),
+        "cp932",
+    ),
+    **dict.fromkeys(_words("euc-jp x-euc-jp eucjp cseucpkdfmtjapanese euc-jp-ms eucjp-ms"), "euc-jp"),
+    **dict.fromkeys(
+        _words(
+            "iso-2022-jp iso-2022-jp-1 iso-2022-jp-2 iso-2022-jp-3 iso-2022-jp-ms csiso2022jp cp50220 cp50221"
+            " cp50222 jis x-jis"
+        ),
+        "iso-2022-jp",
+    ),
+    **dict.fromkeys(_words("us-ascii ascii ansi_x3.4-1968 646 x-unknown unknown-8bit"), "ascii"),
+    **dict.fromkeys(_words("utf8 utf-8 unicode-1-1-utf-8 x-unicode20utf8"), "utf-8"),
+    **dict.fromkeys(_words("iso-8859-1 latin1 latin-1 us-latin1 windows-1252 cp1252"), "cp1252"),
+    **dict.fromkeys(_words("gb2312 gbk x-gbk euc-cn"), "gb18030"),
+    "ks_c_5601-1987": "cp949",
+}
+_WESTERN = frozenset({"cp1252", "iso8859-15", "iso-8859-15"})
+_LENIENT = {"cp932": ("shift_jis_2004",), "euc-jp": ("euc_jis_2004",)}
+_GUESSES = ("utf-8", "cp932", "euc-jp")
+_DECODE_ERRORS = (LookupError, UnicodeError, ValueError, TypeError)
+
+
+def decode_text(data: bytes, charset: str | None) -> str:
+    """Bytes as text, trying hard and never raising.
+
+    A declared charset is believed when the bytes decode in it (ISO-2022-JP with cp932 extensions,
+    Shift_JIS as cp932, EUC-JP via EUC-JIS-2004 for NEC row 13).  When it is missing or wrong, UTF-8,
+    cp932 and EUC-JP are tried and the likeliest Japanese reading wins; the last resort is UTF-8 with
+    replacement characters.
+    """
+    label = _charset_label(charset)
+    if label == "iso-2022-jp" or (label in (None, "ascii") and b"\x1b$" in data):
+        text = _decode_iso2022jp(data)
+        if text is not None:
+            return text
+    elif label in (None, "ascii"):
+        if data.isascii():
+            return data.decode("ascii")
+    elif label is not None:
+        if label in _WESTERN and not data.isascii() and (utf8 := _try(data, "utf-8")) is not None:
+            return utf8  # valid UTF-8 under a Latin-1 label: the label is the mistake
+        for codec in (label, *_LENIENT.get(label, ())):
+            text = _try(data, codec)
+            if text is not None:
+                return text
+    return _guess(data)
+
+
+def _charset_label(charset: str | None) -> str | None:
+    if not charset:
+        return None
+    label = charset.strip().strip("\"'").lower()
+    return _ALIASES.get(label, label) or None
+
+
+def _try(data: bytes, codec: str, errors: str = "strict") -> str | None:
+    try:
+        info = codecs.lookup(codec)
+    except LookupError:
+        return None
+    if not getattr(info, "_is_text_encoding", True):  # base64, rot13, zlib… are not charsets
+        return None
+    try:
+        return data.decode(info.name, errors)
+    except _DECODE_ERRORS:
+        return None
+
+
+def _guess(data: bytes) -> str:
+    """Undeclared or wrongly declared 8-bit text: the likeliest of UTF-8, cp932 and EUC-JP."""
+    utf8 = _try(data, "utf-8")
+    if utf8 is not None:
+        return utf8
+    lossy = data.decode("utf-8", "replace")
+    bad = lossy.count("\ufffd")
+    good = sum(1 for ch in lossy if ord(ch) > 0x7F) - bad
+    if good >= 4 * bad:  # UTF-8 with a few broken bytes, not another charset
+        return lossy
+    readings = [(text, _japanese_score(text)) for codec in _GUESSES[1:] if (text := _try(data, codec))]
+    if readings:
+        return max(readings, key=lambda reading: reading[1])[0]
+    return lossy
+
+
+def _japanese_score(text: str) -> int:
+    """Kana and kanji count for, what a wrong Japanese codec produces (半角カナ, PUA, C1) against."""
+    score = 0
+    for ch in text[:4096]:
+        code = ord(ch)
+        if 0x3040 <= code <= 0x30FF:
+            score += 2
+        elif 0x4E00 <= code <= 0x9FFF:
+            score += 1
+        elif 0xFF61 <= code <= 0xFF9F:
+            score -= 1
+        elif 0xE000 <= code <= 0xF8FF or 0x80 <= code < 0xA0:
+            score -= 3
+    return score
+
+
+def _decode_iso2022jp(data: bytes) -> str | None:
+    """ISO-2022-JP as Japanese clients write it: strict first, then run by run with cp932's extensions."""
+    text = _try(data, "iso2022_jp")
+    if text is not None:
+        return text
+    strict = _iso2022jp_runs(data, strict=True)
+    if strict is not None:
+        return strict
+    for codec in ("iso2022_jp_2", "iso2022_jp_3", "iso2022_jp_ext"):
+        text = _try(data, codec)
+        if text is not None:
+            return text
+    if not data.isascii():
+        return None  # 8-bit bytes under an ISO-2022-JP label: some other charset, guess it
+    return _iso2022jp_runs(data, strict=False)
+
+
+_ESCAPE = re.compile(rb"(\x1b(?:\$[@B]|\([BJI]|\$\(.|\$\).|.|$))", re.S)
+_MODES = {b"\x1b$B": "kanji", b"\x1b$@": "kanji", b"\x1b(B": "ascii", b"\x1b(J": "ascii", b"\x1b(I": "kana"}
+_KANA = bytes.maketrans(bytes(range(0x21, 0x60)), bytes(range(0xA1, 0xE0)))
+
+
+def _iso2022jp_runs(data: bytes, *, strict: bool) -> str | None:
+    """Decode run by run; a JIS X 0208 run the strict codec refuses is re-encoded as Shift_JIS pair by
+    pair, so cp932 reads NEC row 13 (``ESC $ B -!`` = ①) and the NEC-selected IBM rows 89–92 (髙) that
+    JIS X 0208 leaves empty.  Strict: None when anything is left unreadable."""
+    errors = "strict" if strict else "replace"
+    out: list[str] = []
+    mode = "ascii"
+    for index, chunk in enumerate(_ESCAPE.split(data)):
+        if index % 2:
+            mode = _MODES.get(chunk, "other")
+            continue
+        if not chunk:
+            continue
+        try:
+            if mode == "ascii":
+                out.append(chunk.decode("ascii", errors))
+            elif mode == "kana":
+                out.append(chunk.translate(_KANA).decode("cp932", errors))
+            elif mode == "kanji":
+                run = _try(b"\x1b$B" + chunk + b"\x1b(B", "iso2022_jp")
+                out.append(run if run is not None else _jis_to_sjis(chunk).decode("cp932", errors))
+            elif strict:
+                return None
+            else:
+                out.append("\ufffd")
+        except UnicodeDecodeError:
+            return None
+    return "".join(out)
+
+
+def _jis_to_sjis(run: bytes) -> bytes:
+    """A JIS X 0208 run as Shift_JIS bytes; bytes outside a 7-bit pair (line ends) are kept."""
+    out = bytearray()
+    i, n = 0, len(run)
+    while i < n:
+        first = run[i]
+        second = run[i + 1] if i + 1 < n else 0
+        if 0x21 <= first <= 0x7E and 0x21 <= second <= 0x7E:
+            out += _jis_pair_to_sjis(first, second)
+            i += 2
+        else:
+            out.append(first if first < 0x21 else 0x3F)  # a control byte stays, a broken pair is "?"
+            i += 1
+    return bytes(out)
+
+
+def _jis_pair_to_sjis(first: int, second: int) -> bytes:
+    lead = ((first - 0x21) >> 1) + 0x81
+    if lead > 0x9F:
+        lead += 0x40
+    if first & 1:
+        trail = second + 0x1F
+        if trail >= 0x7F:
+            trail += 1
+    else:
+        trail = second + 0x7E
+    return bytes((lead, trail))
+
+
+# ----------------------------------------------------------------------------------------- bodies
+
+
+def _body_text(msg: Message) -> str:
+    """The text a mail client would show first: text/plain preferred, else text/html made text."""
+    texts = []
+    for kind, part in _display_parts(msg, 0):
+        data = _payload(part)
+        params = mime_type(part)[1]
+        charset = params.get("charset")
+        if kind == "html":
+            text = html_to_text(decode_text(data, charset or _html_meta_charset(data)))
+        else:
+            text = decode_text(data, charset).replace("\r\n", "\n").replace("\r", "\n")
+            if params.get("format", "").lower() == "flowed":
+                text = unflow(text, delsp=params.get("delsp", "").lower() == "yes")
+        texts.append(text)
+    return "\n".join(text for text in texts if text.strip())
+
+
+def _display_parts(part: Message, depth: int) -> list[tuple[str, Message]]:
+    if depth > _MAX_DEPTH:
+        return []
+    ctype = mime_type(part)[0]
+    if ctype.startswith("message/"):
+        return []  # an attached or forwarded-as-attachment mail is not what this person wrote
+    payload = part.get_payload()
+    if isinstance(payload, list):
+        children = [child for child in payload if isinstance(child, Message)]
+        if ctype == "multipart/alternative":
+            choices = [_display_parts(child, depth + 1) for child in children]
+            plain = [c for c in choices if c and all(kind == "plain" for kind, _ in c)]
+            return (plain or [c for c in choices if c] or [[]])[0]
+        if ctype in ("multipart/related", "multipart/report", "multipart/signed"):
+            children = children[:1]  # the root part; the rest is what it refers to or signs
+        elif ctype == "multipart/encrypted":
+            return []
+        return [found for child in children for found in _display_parts(child, depth + 1)]
+    if _is_attachment(part):
+        return []
+    if ctype == "text/plain":
+        return [("plain", part)]
+    if ctype == "text/html":
+        return [("html", part)]
+    return []
+
+
+# Content-Type and Content-Disposition are read from the raw header: the stdlib re-parses the whole header
+# for every get_param() call, which was a third of the cost of a mail, and can fail on hostile values.
+
+_PARAM = re.compile(r';\s*([!#$%&\'*+.^_`|~0-9A-Za-z-]+)\s*=\s*("(?:[^"\\]|\\.)*"|[^\s;]*)')
+_TOKEN = re.compile(r"[!#$%&'*+.^_`|~0-9a-z-]+/[!#$%&'*+.^_`|~0-9a-z-]+")
+
+
+def mime_type(part: Message) -> tuple[str, dict[str, str]]:
+    """A part's Content-Type as (``type/subtype`` lower-cased, parameters with lower-cased names);
+    a missing or invalid one is the RFC 2045 default (text/plain, or message/rfc822 in a digest)."""
+    raw = _raw_header(part, "content-type")
+    main, _, rest = unfold(raw or "").partition(";")
+    ctype = main.strip().lower()
+    if not _TOKEN.fullmatch(ctype):
+        return part.get_default_type(), {}
+    params: dict[str, str] = {}
+    for name, value in _PARAM.findall(";" + rest):
+        if value.startswith('"'):
+            value = re.sub(r"\\(.)", r"\1", value[1:-1])
+        params.setdefault(name.lower(), value)
+    return ctype, params
+
+
+def _raw_header(part: Message, name: str) -> str | None:
+    for field_name, value in part.raw_items():
+        if field_name.strip().lower() == name:
+            return str(value)
+    return None
+
+
+def _is_attachment(part: Message) -> bool:
+    disposition = _raw_header(part, "content-disposition") or ""
+    return disposition.partition(";")[0].strip().lower() == "attachment"
+
+
+def _payload(part: Message) -> bytes:
+    try:
+        data = part.get_payload(decode=True)
+    except Exception:  # an undecodable transfer encoding: no text
+        return b""
+    return data if isinstance(data, bytes) else b""
+
+
+def _html_meta_charset(data: bytes) -> str | None:
+    match = re.search(rb"<meta[^>]{0,200}?charset\s*=\s*[\"']?([A-Za-z0-9_.:-]{1,40})", data[:4096], re.I)
+    return match.group(1).decode("ascii") if match else None
+
+
+def unflow(text: str, *, delsp: bool) -> str:
+    """RFC 3676 format=flowed: join soft-broken lines (a line ending in a space continues)."""
+    out: list[str] = []
+    pending: str | None = None
+    pending_depth = 0
+    for line in text.split("\n"):
+        depth = len(line) - len(line.lstrip(">"))
+        content = line[depth:]
+        if content.startswith(" "):
+            content = content[1:]  # space-stuffing
+        flowed = content.endswith(" ") and content != "-- "
+        if flowed and delsp:
+            content = content[:-1]
+        if pending is not None and depth == pending_depth:
+            pending += content
+        else:
+            if pending is not None:
+                out.append(_quoted(pending, pending_depth))
+            pending, pending_depth = content, depth
+        if not flowed:
+            out.append(_quoted(pending, pending_depth))
+            pending = None
+    if pending is not None:
+        out.append(_quoted(pending, pending_depth))
+    return "\n".join(out)
+
+
+def _quoted(content: str, depth: int) -> str:
+    return f"{'>' * depth} {content}" if depth else content
