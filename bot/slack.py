@@ -1,0 +1,401 @@
+"""The Slack channel: a bolt `AsyncApp` that turns events, commands, clicks and the password modal into
+`Inbound` messages for the service (SPEC §5, §3.3).
+
+Thin by design: it never decides what to ask next.  Every listener acknowledges at once (Slack wants an
+answer within 3 s) and hands the turn to a tracked task; the engine's replies do not go out from here but
+as ``reply`` outbox rows, posted by `bot.slack_delivery.SlackReplies`.  The only things posted directly
+are Slack's own notes without any personal value (the thread note under an @mention, ephemeral command
+answers) and the modal.
+
+A conversation's address is the person's DM channel id with the bot (``D…``): replies, buttons and the
+modal all live there, and no personal value is ever posted in a shared channel.  Retried events carry the
+same ``event_id``, which is the message id the service records, so a retry is processed once.
+
+HTTP mode serves ``POST /slack/events`` on the bot's aiohttp server (signature checked by bolt: a wrong or
+old signature gets 401); with SLACK_APP_TOKEN set it uses Socket Mode instead and adds no route.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import re
+from collections.abc import Awaitable, Callable, Coroutine, Mapping
+from typing import Any, Protocol
+
+import aiohttp
+from aiohttp import web
+from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
+from slack_bolt.adapter.socket_mode.aiohttp import AsyncSocketModeHandler
+from slack_bolt.app.async_app import AsyncApp
+from slack_sdk.errors import SlackApiError, SlackClientError
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.config import Config
+from bot.slack_blocks import (
+    CHOICE_ACTION,
+    PASSWORD_ACTION,
+    PASSWORD_VIEW,
+    SELECT_ACTION,
+    choice_from_value,
+    modal_errors,
+    password_modal,
+    read_password_modal,
+    slack_text,
+)
+from bot.slack_delivery import ChannelPacer, KeyedLocks, SlackReplies, add_retry_handlers
+from conversations.rules.errors import RuleError
+from conversations.rules.password import check_password, looks_like_password
+from conversations.rules.text import clean
+from conversations.types import Inbound, Reply, Secret, Start, Text
+
+log = logging.getLogger(__name__)
+
+CHANNEL = "slack"
+EVENTS_PATH = "/slack/events"
+SHUTDOWN_GRACE_SECONDS = 10.0
+_MENTION = re.compile(r"<[@!][^>]*>")
+_DM_CACHE_LIMIT = 10_000
+
+# /regbot <word>: what the person's own conversation gets.  Staff forms (with a conversation named
+# after the word, takeover, release) belong to the help desk (SPEC §6).
+_COMMANDS: dict[str, Inbound] = {
+    "register": Start(CHANNEL),
+    "start": Start(CHANNEL),
+    "登録": Start(CHANNEL),
+    "status": Text("状況"),
+    "状況": Text("状況"),
+    "resend": Text("再送"),
+    "再送": Text("再送"),
+    "cancel": Text("キャンセル"),
+    "キャンセル": Text("キャンセル"),
+}
+_STAFF_COMMANDS = frozenset({"takeover", "release"})
+
+
+class SlackTurn(Protocol):
+    @property
+    def replies(self) -> tuple[Reply, ...]: ...
+    @property
+    def duplicate(self) -> bool: ...
+
+
+class SlackService(Protocol):
+    """What the channel needs of `bot.service.Service`."""
+
+    async def handle(
+        self, channel: str, address: str, inbound: Inbound, *, message_id: str | None = None
+    ) -> SlackTurn: ...
+
+    def register_deliverer(self, kind: str, deliverer: Any, *, channel: str | None = None) -> None: ...
+
+
+class SlackChannel:
+    """The bolt app, its Web API client (one shared aiohttp session), the reply deliverer, and the
+    transport: ``add_routes`` for HTTP events, or Socket Mode started by ``start``."""
+
+    def __init__(
+        self,
+        config: Config,
+        service: SlackService,
+        *,
+        pacer: ChannelPacer | None = None,
+        ping_interval: float = 10.0,
+    ) -> None:
+        self._config = config
+        self._service = service
+        self._ping_interval = ping_interval
+        self.socket_mode = bool(config.slack_app_token)
+        self.client = AsyncWebClient(
+            token=config.slack_bot_token.reveal(),
+            base_url=_with_slash(config.slack_api_url),
+            logger=logging.getLogger("bot.slack.api"),
+        )
+        add_retry_handlers(self.client)
+        self.app = AsyncApp(
+            client=self.client,
+            signing_secret=config.slack_signing_secret.reveal() or None,
+            # Listeners run before the HTTP answer; each acks first and leaves the turn to a task.
+            process_before_response=True,
+            request_verification_enabled=not self.socket_mode,
+            logger=logging.getLogger("bot.slack.bolt"),
+        )
+        self.replies = SlackReplies(self.client, pacer=pacer)
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self._serial = KeyedLocks()
+        self._dm_channels: dict[str, str] = {}  # user id → DM channel id (stable)
+        self._socket: AsyncSocketModeHandler | None = None
+        self._session: aiohttp.ClientSession | None = None
+        self._stopping = False
+        self._register_listeners()
+
+    # ------------------------------------------------------------------------------------ lifecycle
+
+    def add_routes(self, web_app: web.Application) -> None:
+        """``POST /slack/events`` on the bot's aiohttp app (HTTP mode only; call before it starts)."""
+        if not self.socket_mode:
+            web_app.router.add_post(EVENTS_PATH, self.handle_http)
+
+    async def start(self) -> None:
+        """Open the shared HTTP session; in Socket Mode, connect (in the background: Slack may be down)."""
+        if self._session is None:
+            self._session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=30))
+            self.client.session = self._session
+        if self.socket_mode and self._socket is None:
+            self._socket = AsyncSocketModeHandler(
+                self.app,
+                self._config.slack_app_token.reveal(),
+                logger=logging.getLogger("bot.slack.socket"),
+                web_client=self.client,
+                ping_interval=self._ping_interval,
+            )
+            connecting = self._socket.connect_async()  # type: ignore[no-untyped-call]
+            self._spawn(connecting, what="socket mode connection")
+        log.info("Slack is on (%s)", "Socket Mode" if self.socket_mode else f"HTTP events at {EVENTS_PATH}")
+
+    async def stop(self) -> None:
+        """Stop taking events, finish the turns in flight, close the connections."""
+        self._stopping = True
+        if self._socket is not None:
+            await self._socket.close_async()  # type: ignore[no-untyped-call]
+            self._socket = None
+        await self.drain(SHUTDOWN_GRACE_SECONDS)
+        for task in list(self._tasks):
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        if self._session is not None:
+            await self._session.close()
+            self._session = None
+            self.client.session = None
+
+    async def drain(self, timeout: float | None = None) -> bool:
+        """Wait for the work started by earlier events; True when none is left."""
+        while self._tasks:
+            _, pending = await asyncio.wait(set(self._tasks), timeout=timeout)
+            if pending:
+                return False
+        return True
+
+    async def handle_http(self, request: web.Request) -> web.StreamResponse:
+        if self._stopping:  # Slack retries events later; the next start takes them
+            return web.Response(status=503, text="shutting down")
+        bolt_response = await self.app.async_dispatch(await to_bolt_request(request))
+        return await to_aiohttp_response(bolt_response)
+
+    def _spawn(self, work: Coroutine[Any, Any, Any], *, what: str) -> None:
+        task = asyncio.get_running_loop().create_task(work)
+        self._tasks.add(task)
+        task.add_done_callback(lambda done: self._finished(done, what))
+
+    def _finished(self, task: asyncio.Task[Any], what: str) -> None:
+        self._tasks.discard(task)
+        if task.cancelled():
+            return
+        error = task.exception()
+        if error is not None:  # the type only: a message could quote what the person typed
+            log.error("slack %s failed: %s", what, type(error).__name__)
+
+    # ------------------------------------------------------------------------------------ listeners
+
+    def _register_listeners(self) -> None:
+        app = self.app
+        app.event("message")(self._on_message)
+        app.event("app_mention")(self._on_mention)
+        app.command("/regbot")(self._on_command)
+        app.action(re.compile(rf"^{CHOICE_ACTION}(:\d+)?$"))(self._on_choice)
+        app.action(SELECT_ACTION)(self._on_choice)
+        app.action(PASSWORD_ACTION)(self._on_password_button)
+        app.view(PASSWORD_VIEW)(self._on_password_submission)
+        app.view_closed(PASSWORD_VIEW)(self._ack_only)
+
+    async def _ack_only(self, ack: Callable[..., Awaitable[None]]) -> None:
+        await ack()
+
+    async def _on_message(
+        self,
+        ack: Callable[..., Awaitable[None]],
+        event: dict[str, Any],
+        body: dict[str, Any],
+        context: Mapping[str, Any],
+    ) -> None:
+        await ack()
+        if event.get("channel_type") != "im" or not _from_a_person(event, context):
+            return
+        channel = str(event.get("channel") or "")
+        if not _is_dm(channel):
+            return
+        text = str(event.get("text") or "")
+        message_id = str(body.get("event_id") or f"message:{channel}:{event.get('ts')}")
+        self._spawn(self._dm_message(channel, text, str(event.get("ts") or ""), message_id), what="DM turn")
+
+    async def _dm_message(self, channel: str, text: str, ts: str, message_id: str) -> None:
+        turn = await self._turn(channel, Text(text), message_id)
+        if turn is None or turn.duplicate:
+            return
+        if ts and looks_like_password(clean(text)) and _password_was_asked(turn):
+            # A password typed as a message: take it out of the DM if Slack lets the bot (it usually
+            # does not for a person's message); the engine's reply warns either way.
+            with contextlib.suppress(SlackApiError, SlackClientError, OSError):
+                await self.client.chat_delete(channel=channel, ts=ts)
+
+    async def _on_mention(
+        self,
+        ack: Callable[..., Awaitable[None]],
+        event: dict[str, Any],
+        body: dict[str, Any],
+        context: Mapping[str, Any],
+    ) -> None:
+        await ack()
+        if not _from_a_person(event, context):
+            return
+        message_id = str(body.get("event_id") or f"mention:{event.get('channel')}:{event.get('ts')}")
+        self._spawn(self._mention(event, message_id), what="mention")
+
+    async def _mention(self, event: Mapping[str, Any], message_id: str) -> None:
+        user, channel = str(event.get("user") or ""), str(event.get("channel") or "")
+        dm = await self._open_dm(user)
+        text = _MENTION.sub(" ", str(event.get("text") or ""))
+        turn = await self._turn(dm, Start(CHANNEL, text=text), message_id)
+        if turn is None or turn.duplicate or channel == dm:
+            return
+        # In the shared channel only a note without any personal value, in the mention's thread.
+        await self.client.chat_postMessage(
+            channel=channel,
+            thread_ts=str(event.get("thread_ts") or event.get("ts") or "") or None,
+            text=slack_text("mention.thread", "ja"),
+        )
+
+    async def _on_command(self, ack: Callable[..., Awaitable[None]], command: dict[str, Any]) -> None:
+        word, _, rest = str(command.get("text") or "").strip().partition(" ")
+        word = word.lower()
+        user = str(command.get("user_id") or "")
+        inbound = _COMMANDS.get(word)
+        if inbound is None or rest.strip():
+            staff = user in self._config.helpdesk_staff
+            if (word in _STAFF_COMMANDS or rest.strip()) and not staff:
+                await ack(text=slack_text("command.staff_only", "ja"), response_type="ephemeral")
+            else:
+                await ack(text=slack_text("command.usage", "ja"), response_type="ephemeral")
+            return
+        answer = slack_text("command.dm" if isinstance(inbound, Start) else "command.sent", "ja")
+        await ack(text=answer, response_type="ephemeral")
+        message_id = f"command:{command.get('trigger_id') or command.get('command_ts') or ''}"
+        self._spawn(self._command(user, inbound, message_id), what="command")
+
+    async def _command(self, user: str, inbound: Inbound, message_id: str) -> None:
+        await self._turn(await self._open_dm(user), inbound, message_id)
+
+    async def _on_choice(
+        self, ack: Callable[..., Awaitable[None]], body: dict[str, Any], action: dict[str, Any]
+    ) -> None:
+        await ack()
+        raw = action.get("value") or (action.get("selected_option") or {}).get("value") or ""
+        choice = choice_from_value(str(raw))
+        channel = _interaction_channel(body)
+        if choice is None or channel is None:
+            return
+        user = str((body.get("user") or {}).get("id") or "")
+        message_id = f"action:{user}:{action.get('action_ts') or body.get('trigger_id')}"
+        self._spawn(self._turn(channel, choice, message_id), what="button turn")
+
+    async def _on_password_button(
+        self, ack: Callable[..., Awaitable[None]], body: dict[str, Any], action: dict[str, Any]
+    ) -> None:
+        await ack()
+        channel = _interaction_channel(body)
+        trigger_id = body.get("trigger_id")
+        if channel is None or not trigger_id:
+            return
+        try:
+            lang = str(json.loads(str(action.get("value") or "{}")).get("lang") or "ja")
+        except (ValueError, AttributeError):
+            lang = "ja"
+        view = password_modal(lang, conversation=channel)
+        # The trigger id lives 3 s: open the modal right away, outside the outbox.
+        self._spawn(self.client.views_open(trigger_id=str(trigger_id), view=view), what="password modal")
+
+    async def _on_password_submission(
+        self, ack: Callable[..., Awaitable[None]], view: dict[str, Any]
+    ) -> None:
+        submission = read_password_modal(view)
+        if submission is None or not _is_dm(submission.conversation):
+            await ack()
+            return
+        try:
+            check_password(submission.password, submission.confirmation)
+        except RuleError as error:  # shown in the modal, within Slack's 3 s
+            await ack(response_action="errors", errors=modal_errors(error, submission.lang))
+            return
+        await ack()
+        secret = Secret(submission.password, submission.confirmation)
+        message_id = f"view:{view.get('id')}:{view.get('hash')}"
+        self._spawn(self._turn(submission.conversation, secret, message_id), what="password turn")
+
+    # ---------------------------------------------------------------------------------------- turns
+
+    async def _turn(self, address: str, inbound: Inbound, message_id: str) -> SlackTurn | None:
+        """One message of one DM at a time, in arrival order (the service would also cope, in any order)."""
+        async with self._serial.hold(address):
+            return await self._service.handle(CHANNEL, address, inbound, message_id=message_id)
+
+    async def _open_dm(self, user: str) -> str:
+        cached = self._dm_channels.get(user)
+        if cached is not None:
+            return cached
+        response = await self.client.conversations_open(users=user)
+        channel = str((response.get("channel") or {}).get("id") or "")
+        if not _is_dm(channel):
+            raise SlackClientError("conversations.open returned no DM channel")
+        if len(self._dm_channels) >= _DM_CACHE_LIMIT:
+            self._dm_channels.clear()
+        self._dm_channels[user] = channel
+        return channel
+
+
+# ---------------------------------------------------------------------------------------------- setup
+
+
+def make_slack(
+    config: Config, service: SlackService, *, pacer: ChannelPacer | None = None
+) -> SlackChannel | None:
+    """The Slack channel, registered as the deliverer of the service's Slack replies; None (and one log
+    line saying why) when Slack is not configured."""
+    if not config.slack_bot_token:
+        log.info("Slack is off: SLACK_BOT_TOKEN is empty")
+        return None
+    if not config.slack_app_token and not config.slack_signing_secret:
+        log.error("Slack is off: SLACK_SIGNING_SECRET is needed for HTTP events (or set SLACK_APP_TOKEN)")
+        return None
+    channel = SlackChannel(config, service, pacer=pacer)
+    service.register_deliverer("reply", channel.replies, channel=CHANNEL)
+    return channel
+
+
+def _with_slash(url: str) -> str:
+    return url if url.endswith("/") else url + "/"
+
+
+def _is_dm(channel: str) -> bool:
+    return channel.startswith("D")
+
+
+def _from_a_person(event: Mapping[str, Any], context: Mapping[str, Any]) -> bool:
+    """Not a bot (this one or another), not an edit, deletion or other subtype."""
+    if event.get("bot_id") or event.get("subtype") or event.get("bot_profile"):
+        return False
+    user = event.get("user")
+    return bool(user) and user != context.get("bot_user_id")
+
+
+def _interaction_channel(body: Mapping[str, Any]) -> str | None:
+    channel = (body.get("channel") or {}).get("id") or (body.get("container") or {}).get("channel_id")
+    return str(channel) if channel and _is_dm(str(channel)) else None
+
+
+def _password_was_asked(turn: SlackTurn) -> bool:
+    return any(
+        reply.awaiting == "password" or any(line.key == "password.warning" for line in reply.lines)
+        for reply in turn.replies
+    )
