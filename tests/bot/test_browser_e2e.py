@@ -162,15 +162,7 @@ def _link(message: EmailMessage) -> str:
     "channel",
     [
         "console",
-        pytest.param(
-            "email",
-            marks=pytest.mark.xfail(
-                reason="service: an email conversation's reply (a summary row holding a Msg) is not "
-                "JSON-encodable in the outbox (bot/turns.py enqueue_replies)",
-                raises=Exception,
-                strict=False,
-            ),
-        ),
+        "email",
     ],
 )
 async def test_registration_completes_in_a_browser(
