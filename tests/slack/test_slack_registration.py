@@ -6,10 +6,13 @@ from __future__ import annotations
 
 import email
 import email.policy
+import logging
 import re
 import time
 from pathlib import Path
 from typing import Any
+
+import pytest
 
 from tests.slack.conftest import Person, SlackBot
 
@@ -78,9 +81,11 @@ async def answer_password_by_modal(person: Person) -> dict[str, Any]:
 
 
 async def test_branch_a_by_slack_with_buttons_select_modal_edit_and_completion(
-    slack_bot: SlackBot, person: Person
+    slack_bot: SlackBot, person: Person, caplog: pytest.LogCaptureFixture
 ) -> None:
-    """Branch A from the first DM to the completion message, with every Slack control."""
+    """Branch A from the first DM to the completion message, with every Slack control; the password
+    appears in no Web API call and in no log line, even at DEBUG."""
+    caplog.set_level(logging.DEBUG)
     message = await person.says("登録をお願いします")
     assert awaiting(message) == "family_name"
     assert "（1/11）" in context_text(message)
@@ -145,6 +150,9 @@ async def test_branch_a_by_slack_with_buttons_select_modal_edit_and_completion(
 
     await slack_bot.settled()
     assert PASSWORD not in slack_bot.mock.everything_sent()
+    assert PASSWORD not in caplog.text
+    assert any(r.name.startswith("bot.slack.") and r.levelno == logging.DEBUG for r in caplog.records)
+    assert "kikin.taro@example.jp" in slack_bot.mock.everything_sent()  # the check would have seen it
 
 
 async def test_branch_b_by_slack_with_town_select(slack_bot: SlackBot, person: Person) -> None:
