@@ -338,7 +338,15 @@ class SlackChannel:
     async def _turn(self, address: str, inbound: Inbound, message_id: str) -> SlackTurn | None:
         """One message of one DM at a time, in arrival order (the service would also cope, in any order)."""
         async with self._serial.hold(address):
-            return await self._service.handle(CHANNEL, address, inbound, message_id=message_id)
+            try:
+                return await self._service.handle(CHANNEL, address, inbound, message_id=message_id)
+            except Exception as error:  # the event is acked already: say so rather than stay silent
+                log.error("slack turn in %s failed: %s", address, type(error).__name__)
+                with contextlib.suppress(SlackApiError, SlackClientError, OSError):
+                    await self.client.chat_postMessage(
+                        channel=address, text=slack_text("command.failed", "ja")
+                    )
+                return None
 
     async def _open_dm(self, user: str) -> str:
         cached = self._dm_channels.get(user)

@@ -95,9 +95,7 @@ class MockSlack:
         await self._runner.setup()
         site = web.TCPSite(self._runner, "127.0.0.1", 0)
         await site.start()
-        server = site._server
-        assert server is not None
-        self.port = int(server.sockets[0].getsockname()[1])  # type: ignore[union-attr]
+        self.port = int(self._runner.addresses[0][1])
         self.url = f"http://127.0.0.1:{self.port}/api/"
 
     async def stop(self) -> None:

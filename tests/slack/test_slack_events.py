@@ -218,6 +218,35 @@ async def test_ack_comes_before_the_turn_and_stop_waits_for_it(mock_slack: MockS
     assert service.handled == [("D0PERSON", Text("こんにちは"), "Ev0GATED")]
 
 
+class BrokenService(GatedService):
+    async def handle(
+        self, channel: str, address: str, inbound: Inbound, *, message_id: str | None = None
+    ) -> Any:
+        raise RuntimeError("database is down: 基金 太郎")
+
+
+async def test_a_failed_turn_gets_an_apology_and_a_log_line_without_values(
+    mock_slack: MockSlack, caplog: pytest.LogCaptureFixture
+) -> None:
+    config = load_config(
+        {"SLACK_BOT_TOKEN": "xoxb-test", "SLACK_SIGNING_SECRET": "s", "SLACK_API_URL": mock_slack.url}
+    )
+    slack = make_slack(config, BrokenService())  # type: ignore[arg-type]
+    assert slack is not None
+    web_app = web.Application()
+    slack.add_routes(web_app)
+    async with TestClient(TestServer(web_app, host="127.0.0.1")) as http:
+        await slack.start()
+        body = payloads.event_body(payloads.dm_event("U0PERSON", "基金"))
+        headers = {**payloads.sign(body, secret="s"), "Content-Type": "application/json"}
+        assert (await http.post("/slack/events", data=body.encode(), headers=headers)).status == 200
+        await slack.stop()
+        assert (await http.post("/slack/events", data=body.encode(), headers=headers)).status == 503
+    (apology,) = mock_slack.posts("D0PERSON")
+    assert "もう一度" in apology["text"] and "metadata" not in apology
+    assert "RuntimeError" in caplog.text and "基金" not in caplog.text
+
+
 def test_slack_is_off_without_a_token(caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.INFO, logger="bot.slack")
     service = GatedService()
