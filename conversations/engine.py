@@ -53,13 +53,16 @@ from conversations.types import (
     Inbound,
     Msg,
     NotifyHelpdesk,
+    Release,
     Remind,
     ResendVerification,
     Secret,
     SetPassword,
+    StaffMessage,
     Start,
     State,
     Step,
+    Takeover,
     Text,
     VerificationCompleted,
 )
@@ -84,7 +87,23 @@ def mentioned_emails(text: str) -> frozenset[str]:
 
 def step(state: State, inbound: Inbound, now: datetime, context: Context | None = None) -> Step:
     turn = Turn(state, now, context or Context())
+    if state.paused and isinstance(inbound, Text | Choice) and not _leaving(inbound):
+        return Step(state)  # a staff member is talking with the person: the service relays it
     match inbound:
+        case StaffMessage():
+            turn.update(escalated=True)
+            turn.say("helpdesk.staff_message", text=inbound.text)
+            turn.prompt = False
+        case Takeover():
+            turn.update(paused=True, escalated=True)
+            turn.say("helpdesk.takeover")
+            turn.prompt = False
+        case Release():
+            if not state.paused:
+                return Step(state)
+            turn.update(paused=False)
+            turn.say("helpdesk.released")
+            _reprompt_or_end(turn)
         case Start():
             _start(turn, inbound)
         case Text():
@@ -109,6 +128,14 @@ def step(state: State, inbound: Inbound, now: datetime, context: Context | None 
             else:
                 return Step(state)
     return finish(turn)
+
+
+def _leaving(inbound: Text | Choice) -> bool:
+    """While a staff member has taken over, the person can still cancel or start again."""
+    if not isinstance(inbound, Text):
+        return False
+    command = commands.parse_command(inbound.text)
+    return command is not None and command.name in ("cancel", "restart")
 
 
 def _start(turn: Turn, inbound: Start) -> None:

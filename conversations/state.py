@@ -32,6 +32,7 @@ def dump_state(state: State) -> dict[str, Any]:
         "password_set": state.password_set,
         "reminded": state.reminded,
         "escalated": state.escalated,
+        "paused": state.paused,
     }
 
 
@@ -58,4 +59,5 @@ def load_state(data: dict[str, Any]) -> State:
         password_set=bool(data.get("password_set", False)),
         reminded=bool(data.get("reminded", False)),
         escalated=bool(data.get("escalated", False)),
+        paused=bool(data.get("paused", False)),
     )

@@ -71,7 +71,35 @@ class Expire:
     """The conversation has been idle past the expiry time."""
 
 
-Inbound = Start | Text | Choice | Secret | VerificationCompleted | Remind | Expire
+@dataclass(frozen=True)
+class StaffMessage:
+    """A help-desk staff member's reply in the help-desk thread, relayed to the person (SPEC §6)."""
+
+    text: str
+
+
+@dataclass(frozen=True)
+class Takeover:
+    """A staff member takes over: the bot stops asking until `Release` (SPEC §6)."""
+
+
+@dataclass(frozen=True)
+class Release:
+    """The staff member hands back: the bot resumes at the current field."""
+
+
+Inbound = (
+    Start
+    | Text
+    | Choice
+    | Secret
+    | VerificationCompleted
+    | Remind
+    | Expire
+    | StaffMessage
+    | Takeover
+    | Release
+)
 
 
 @dataclass(frozen=True)
@@ -194,6 +222,7 @@ class State:
     ``phase``: ``new`` → ``asking`` (``awaiting`` names the field) → ``summary`` → ``verifying`` (link
     mailed) → ``completed``; or ``cancelled`` / ``redirected`` / ``expired``.
     ``values`` holds normalised values by field id; the password is never in it (only ``password_set``).
+    ``paused``: a staff member took over; the person's messages go to the help desk, not the questions.
     """
 
     channel: str = "console"
@@ -209,6 +238,7 @@ class State:
     password_set: bool = False
     reminded: bool = False
     escalated: bool = False
+    paused: bool = False  # a help-desk staff member has taken over
 
 
 @dataclass(frozen=True)

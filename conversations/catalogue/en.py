@@ -289,6 +289,9 @@ MESSAGES_EN: dict[str, str] = {
         'There is no confirmation mail to resend yet. Finish the questions and send "OK", '
         "and the confirmation mail will be sent."
     ),
+    "helpdesk.staff_message": "[Help desk]\n{text}",
+    "helpdesk.takeover": "A help desk staff member will guide you from here. Please wait for their message.",
+    "helpdesk.released": "The staff member has finished. The bot will continue guiding you.",
     "human.done": (
         "A help desk staff member has been notified and will contact you in this conversation. "
         "You can keep answering while you wait."
@@ -313,8 +316,8 @@ MESSAGES_EN: dict[str, str] = {
         "Coordinators (取りまとめ者) register in a different way: please use "
         "「新規取りまとめ者ユーザー登録はこちら」 on the 医療機関等向け総合ポータルサイト. Thank you."
     ),
-    "multi.empty": "No values were given after the field names. Please write them as \"field: value\".",
-    "multi.item": "{label} \"{value}\"",
+    "multi.empty": 'No values were given after the field names. Please write them as "field: value".',
+    "multi.item": '{label} "{value}"',
     "multi.stored": "Saved: {fields}",
     "multi.invalid": "These items could not be saved:",
     "multi.invalid_item": "- {label}: {reason}",

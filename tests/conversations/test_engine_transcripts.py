@@ -342,3 +342,28 @@ def test_unknown_postal_code_is_accepted_and_the_full_address_asked():
     assert "見つかりませんでした" in chat.text
     chat.say("東京都千代田区千代田１ー１")
     assert chat.values["address"] == "東京都千代田区千代田１ー１"
+
+
+def test_staff_takeover_pauses_the_questions_and_release_resumes():
+    from conversations.types import Release, StaffMessage, Takeover
+
+    chat = Chat().start().answer_all(["基金", "太郎"])
+    chat.send(Takeover())
+    assert chat.state.paused and chat.awaiting is None
+    chat.say("1")
+    assert chat.replies == () and "institution_type" not in chat.values
+    chat.send(StaffMessage("所属機関は1の医科を選んでください。"))
+    assert "【ヘルプデスク】" in chat.text and "医科を選んで" in chat.text
+    assert chat.awaiting is None
+    chat.send(Release())
+    assert not chat.state.paused
+    assert chat.awaiting == "institution_type"
+    chat.say("1")
+    assert chat.values["institution_type"] == "1"
+
+
+def test_person_can_cancel_while_staff_has_taken_over():
+    from conversations.types import Takeover
+
+    chat = Chat().start().send(Takeover()).say("キャンセル")
+    assert chat.state.phase == "cancelled"
