@@ -64,33 +64,88 @@ _CONTACT_LABELS = _words(
 
 
 def extract_reply(text: str) -> str:
-    """The part of a mail body the person wrote: quotes, attributions and signatures cut (see above)."""
-    lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
-    content_ahead = _content_ahead(lines)
-    kept: list[str] = []
-    i, n = 0, len(lines)
-    while i < n:
-        line = lines[i]
-        if _is_quoted(line):
-            label = _template_label(line)
-            if label and i + 1 < n and _is_plain_answer(lines, i + 1):
-                answer = lines[i + 1].strip(" \t")
-                kept.append(f"{label}: {answer}")
-                i += 2
-            else:
-                i += 1
-            continue
-        if _is_boundary(lines, i):
+    """The part of a mail body the person wrote: quotes, attributions and signatures cut (see above).
+
+    Extracting again gives the same text: a second pass runs when the first removed something that
+    changes how the rest reads (a dropped attribution can bring a rule line next to a ``From:`` line).
+    """
+    reply = _extract_once(text)
+    for _ in range(3):
+        again = _extract_once(reply)
+        if again == reply:
             break
-        span = _attribution_span(lines, i)
-        if span:
-            if i + span < n and content_ahead[i + span]:
-                i += span  # answers interleaved below the quote: drop only the attribution
+        reply = again
+    return reply
+
+
+def _extract_once(text: str) -> str:
+    lines, quoted = _merge_template_answers(text.replace("\r\n", "\n").replace("\r", "\n").split("\n"))
+    view = _View(lines, quoted)
+    ahead = _content_ahead(view)
+    kept: list[str] = []
+    i = 0
+    while i < len(lines):
+        if quoted[i]:
+            i += 1
+            continue
+        if _is_boundary(view, i):
+            break
+        end = _attribution_end(view, i)
+        if end:
+            if ahead[end]:
+                i = end  # answers interleaved below the quote: drop only the attribution
                 continue
             break
-        kept.append(line)
+        kept.append(lines[i])
         i += 1
     return _tidy(_cut_rule_signature(kept))
+
+
+class _View:
+    """The lines with their quoted flags, and where the next unquoted (non-blank) line is.
+
+    Every look-ahead skips quoted lines, so what is decided about a line does not change once the
+    quotes are gone: extracting a reply twice gives the same text.
+    """
+
+    def __init__(self, lines: list[str], quoted: list[bool]) -> None:
+        self.lines = lines
+        self.quoted = quoted
+        n = len(lines)
+        self.next_unquoted = [n] * (n + 1)
+        self.next_content = [n] * (n + 1)
+        for j in range(n - 1, 0, -1):
+            unquoted = not quoted[j]
+            self.next_unquoted[j - 1] = j if unquoted else self.next_unquoted[j]
+            self.next_content[j - 1] = j if unquoted and not _is_blank(lines[j]) else self.next_content[j]
+
+    def following(self, i: int, count: int) -> list[str]:
+        found: list[str] = []
+        j = self.next_content[i]
+        while j < len(self.lines) and len(found) < count:
+            found.append(self.lines[j].strip(_SPACE))
+            j = self.next_content[j]
+        return found
+
+
+def _merge_template_answers(lines: list[str]) -> tuple[list[str], list[bool]]:
+    """Mark quoted lines; an answer right under a quoted template line ``> 姓:`` becomes ``姓: 基金``."""
+    merged: list[str] = []
+    quoted: list[bool] = []
+    i = 0
+    while i < len(lines):
+        line = lines[i]
+        label = _template_label(line) if _is_quoted(line) else None
+        if label and i + 1 < len(lines) and _is_plain_answer(lines[i + 1]):
+            answer = lines[i + 1].strip(" \t")
+            merged.append(f"{label}: {answer}")
+            quoted.append(False)
+            i += 2
+            continue
+        merged.append(line)
+        quoted.append(_is_quoted(line))
+        i += 1
+    return merged, quoted
 
 
 def _is_quoted(line: str) -> bool:
@@ -101,39 +156,49 @@ def _is_blank(line: str) -> bool:
     return not line.strip(_SPACE)
 
 
-def _is_boundary(lines: list[str], i: int) -> bool:
-    """A line after which nothing is the person's reply (not an attribution: see `_attribution_span`)."""
-    line = lines[i]
+def _ends_reply(line: str) -> bool:
+    """A line that by itself ends the reply: ``-- ``, the bot's marker, Outlook/forward markers, footers."""
     if line.rstrip(" \t") == "--":  # the signature separator "-- " (and its trimmed twin)
         return True
     stripped = line.strip(_SPACE)
     if not stripped or len(stripped) > _MAX_BOUNDARY:
         return False
     folded = stripped.casefold()
-    if any(marker in folded for marker in MARKERS):
-        return True
-    if _ORIGINAL.fullmatch(stripped) or _FORWARD.fullmatch(stripped) or _FOOTER.fullmatch(stripped):
-        return True
-    following = [other.strip(_SPACE) for other in lines[i + 1 : i + 6] if not _is_blank(other)][:3]
-    if _UNDERSCORES.fullmatch(stripped):
-        return any(_HEADER_FROM.match(other) for other in following[:2])
-    return bool(_HEADER_FROM.match(stripped)) and any(_HEADER_SENT.match(other) for other in following)
+    return any(marker in folded for marker in MARKERS) or bool(
+        _ORIGINAL.fullmatch(stripped) or _FORWARD.fullmatch(stripped) or _FOOTER.fullmatch(stripped)
+    )
 
 
-def _attribution_span(lines: list[str], i: int) -> int:
-    """How many lines an attribution starting at line i takes (0: none), e.g. Gmail's
-    ``On … <`` / ``x@y> wrote:`` or Becky!'s ``On <date>`` / ``<name> wrote:``."""
-    line = lines[i].strip(_SPACE)
+def _is_boundary(view: _View, i: int) -> bool:
+    """A line after which nothing is the person's reply (attributions aside: see `_attribution_end`)."""
+    line = view.lines[i]
+    if _ends_reply(line):
+        return True
+    stripped = line.strip(_SPACE)
+    if not stripped or len(stripped) > _MAX_BOUNDARY:
+        return False
+    if _UNDERSCORES.fullmatch(stripped):  # Outlook's rule above the quoted mail's headers
+        return any(_HEADER_FROM.match(other) for other in view.following(i, 2))
+    return bool(_HEADER_FROM.match(stripped)) and any(
+        _HEADER_SENT.match(other) for other in view.following(i, 3)
+    )
+
+
+def _attribution_end(view: _View, i: int) -> int:
+    """Where an attribution starting at line i ends (0: there is none), e.g. Gmail's ``On … <`` /
+    ``x@y> wrote:`` over two lines, or Becky!'s ``On <date>`` / ``<name> wrote:``."""
+    line = view.lines[i].strip(_SPACE)
     if not line or len(line) > _MAX_BOUNDARY:
         return 0
     if _is_attribution(line):
-        return 1
-    if i + 1 < len(lines) and _DATE_LINE.fullmatch(line):
-        following = lines[i + 1].strip(_SPACE)
+        return i + 1
+    j = view.next_unquoted[i]
+    if j < len(view.lines) and _DATE_LINE.fullmatch(line):
+        following = view.lines[j].strip(_SPACE)
         if len(following) <= _MAX_BOUNDARY and (
             _is_attribution(following) or _ADDRESS_END.fullmatch(following)
         ):
-            return 2
+            return j + 1
     return 0
 
 
@@ -141,15 +206,15 @@ def _is_attribution(line: str) -> bool:
     return bool(_WROTE.fullmatch(line) or _APPLE.fullmatch(line) or _JA_GMAIL.fullmatch(line))
 
 
-def _content_ahead(lines: list[str]) -> list[bool]:
+def _content_ahead(view: _View) -> list[bool]:
     """For each line: does an unquoted line the person wrote come at or after it, before a boundary?"""
+    lines = view.lines
     ahead = [False] * (len(lines) + 1)
     found = False
     for j in range(len(lines) - 1, -1, -1):
-        line = lines[j]
-        if _is_quoted(line) or _is_blank(line) or _attribution_span(lines, j):
+        if view.quoted[j] or _is_blank(lines[j]) or _attribution_end(view, j):
             pass
-        elif _is_boundary(lines, j):
+        elif _is_boundary(view, j):
             found = False
         else:
             found = True
@@ -159,7 +224,7 @@ def _content_ahead(lines: list[str]) -> list[bool]:
 
 def _template_label(line: str) -> str | None:
     """``> 姓:`` or ``> 所属機関選択: （1:医科 …）`` → the label, when it waits for an answer."""
-    content = line.lstrip(_SPACE + ">＞").strip(_SPACE)
+    content = line.lstrip(_SPACE + ">＞\ufeff\u200b").strip(_SPACE)
     match = _LABEL.fullmatch(content)
     if not match or len(content) > _MAX_BOUNDARY:
         return None
@@ -169,15 +234,17 @@ def _template_label(line: str) -> str | None:
     return label if value is None or _TEMPLATE_HINT.fullmatch(value) else None
 
 
-def _is_plain_answer(lines: list[str], i: int) -> bool:
-    line = lines[i]
+def _is_plain_answer(line: str) -> bool:
+    stripped = line.strip(_SPACE)
     return not (
-        _is_blank(line)
+        not stripped
+        or len(stripped) > _MAX_BOUNDARY
         or _is_quoted(line)
-        or _LABEL.fullmatch(line.strip(_SPACE))
+        or _LABEL.fullmatch(stripped)
         or _is_rule(line)
-        or _is_boundary(lines, i)
-        or _attribution_span(lines, i)
+        or _ends_reply(line)
+        or _is_attribution(stripped)
+        or _DATE_LINE.fullmatch(stripped)
     )
 
 
@@ -241,6 +308,9 @@ _QUOTE_IDS = frozenset({"signature", "applemailsignature"})
 _CUT_IDS = _words("divrplyfwdmsg x_divrplyfwdmsg appendonsend mail-editor-reference-message-container")
 
 
+_HR = "_" * 32 + "\n"
+
+
 def html_to_text(html: str) -> str:
     """An HTML body as the text a person reads, quotes left out; never raises."""
     parser = _HtmlText()
@@ -249,8 +319,7 @@ def html_to_text(html: str) -> str:
         parser.close()
     except Exception:  # html.parser asserts on some broken markup: fall back to stripping tags
         return _tidy(re.sub(r"<[^>]*>", " ", html).split("\n"))
-    lines = "".join(parser.parts).replace("\xa0", " ").split("\n")
-    return _tidy([line.strip(" ") for line in lines])
+    return _tidy("".join(parser.parts).replace("\xa0", " ").split("\n"))
 
 
 class _HtmlText(HTMLParser):
@@ -277,6 +346,8 @@ class _HtmlText(HTMLParser):
                 element_id = value.lower()
         if element_id in _CUT_IDS or "OutlookMessageHeader" in classes:
             self.cut = True
+            if self.parts and self.parts[-1] == _HR:
+                self.parts.pop()  # Outlook's <hr> above the quoted headers
             return
         if tag not in _VOID and (
             tag in _SKIP or tag == "blockquote" or classes & _QUOTE_CLASSES or element_id in _QUOTE_IDS
@@ -294,10 +365,10 @@ class _HtmlText(HTMLParser):
             self.parts.append("\n")
         elif tag == "hr":
             self._newline()
-            self.parts.append("_" * 32 + "\n")  # as Outlook's plain text does: `_____` + From: is a quote
+            self.parts.append(_HR)  # as Outlook's plain text does: `_____` + From: is a quote
         elif tag in _BLOCK:
             self._newline()
-        elif tag in ("td", "th"):
+        elif tag in ("td", "th") and self.parts and not self.parts[-1].endswith("\n"):
             self.parts.append(" ")
         if tag == "pre":
             self.pre += 1
@@ -321,9 +392,10 @@ class _HtmlText(HTMLParser):
             return
         if not self.pre:
             data = re.sub(r"[ \t\r\n\f]+", " ", data)
-            if data == " " and (not self.parts or self.parts[-1].endswith("\n")):
-                return  # markup indentation, not text
-        self.parts.append(data)
+            if not self.parts or self.parts[-1].endswith("\n"):
+                data = data.lstrip(" ")  # markup indentation, not text
+        if data:
+            self.parts.append(data)
 
     def _newline(self) -> None:
         if self.parts and not self.parts[-1].endswith("\n"):
