@@ -177,3 +177,83 @@ audit = Table(
     Column("at", UTCDateTime, nullable=False),
     Index(None, "conversation_id"),
 )
+
+# ------------------------------------------------------------------------------------ email channel
+# (storage/mail_threads.py speaks to these; migration 0002.)
+
+# One row per email conversation: the reply key (the conversation's address on channel ``email``) bound to
+# the sender it was issued to, and what the next bot mail needs to thread.  ``sender``, ``subject`` and the
+# message ids are personal: emptied when the conversation is purged.
+mail_threads = Table(
+    "mail_threads",
+    metadata,
+    Column("reply_key", String(32), primary_key=True),
+    Column("conversation_id", String(32), ForeignKey("conversations.id", ondelete="CASCADE"), nullable=False),
+    Column("sender", String(255), nullable=True),
+    Column("sender_hash", String(64), nullable=True),
+    Column("subject", String(255), nullable=True),
+    Column("first_message_id", String(255), nullable=True),
+    Column("last_message_id", String(255), nullable=True),
+    Column("references", Json, nullable=True),
+    # An older open conversation of the same sender, offered in this thread's first mail.
+    Column("resume_key", String(32), nullable=True),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+    Index(None, "conversation_id"),
+    Index(None, "sender_hash"),
+    Index(None, "first_message_id"),
+)
+
+# The Message-IDs of the bot's own mails, so a reply without its key is found by In-Reply-To/References.
+mail_sent_ids = Table(
+    "mail_sent_ids",
+    metadata,
+    Column("message_id", String(255), primary_key=True),
+    Column("reply_key", String(32), ForeignKey("mail_threads.reply_key", ondelete="CASCADE"), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Index(None, "reply_key"),
+)
+
+# Raw inbound mail, stored before the SMTP 250 (or the IMAP \Seen) and deleted once processed.
+mail_inbox = Table(
+    "mail_inbox",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("source", String(8), nullable=False),
+    Column("envelope_sender", String(255), nullable=True),
+    Column("raw", LargeBinary, nullable=False),
+    # Over the size limit: ``raw`` holds the header only (IMAP), enough to answer with one refusal.
+    Column("oversize", Boolean, nullable=False, default=False),
+    Column("received_at", UTCDateTime, nullable=False),
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("claimed_until", UTCDateTime, nullable=False),
+    Index(None, "claimed_until"),
+)
+
+# How far the IMAP reader has read a mailbox (``mailbox`` is a hash of user, host, port and folder).
+mail_cursors = Table(
+    "mail_cursors",
+    metadata,
+    Column("mailbox", String(64), primary_key=True),
+    Column("uid_validity", BigInteger, nullable=False),
+    Column("last_uid", BigInteger, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+)
+
+# Per-sender flood window (SHA-256 of the address, never the address).
+mail_senders = Table(
+    "mail_senders",
+    metadata,
+    Column("sender_hash", String(64), primary_key=True),
+    Column("window_started_at", UTCDateTime, nullable=False),
+    Column("window_count", Integer, nullable=False),
+)
+
+# When a sender last got each kind of notice (foreign key, oversize, flood): at most one a day.
+mail_notices = Table(
+    "mail_notices",
+    metadata,
+    Column("sender_hash", String(64), primary_key=True),
+    Column("kind", String(16), primary_key=True),
+    Column("sent_at", UTCDateTime, nullable=False),
+)

@@ -1,0 +1,376 @@
+"""The email channel's tables: threads, the bot's sent Message-IDs, the raw inbox, the IMAP cursor and the
+per-sender limits (SPEC §5 Email, §7).
+
+A *thread* binds a reply key — the conversation's address on channel ``email`` — to the one sender it was
+issued to, and keeps what the next bot mail needs to thread (the person's last Message-ID, References,
+subject).  The sender's address is personal: it is kept only for writing to them and is emptied, with the
+subject and message ids, when the conversation is purged (`purge_threads`).  Lookups by sender use a
+SHA-256 of the address (`sender_hash`); the rate-limit tables only ever hold that hash.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import delete, insert, select, update
+from sqlalchemy.engine import RowMapping
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from storage.tables import (
+    conversations,
+    mail_cursors,
+    mail_inbox,
+    mail_notices,
+    mail_senders,
+    mail_sent_ids,
+    mail_threads,
+)
+
+MAX_ID_LENGTH = 255  # the message id columns
+
+
+def sender_hash(address: str) -> str:
+    """The SHA-256 of a lower-cased address: what the limits and the open-thread look-up key on."""
+    return hashlib.sha256(address.strip().lower().encode("utf-8")).hexdigest()
+
+
+# ------------------------------------------------------------------------------------------ threads
+
+
+@dataclass(frozen=True)
+class MailThread:
+    reply_key: str
+    conversation_id: str
+    sender: str | None  # None once purged
+    sender_hash: str | None
+    subject: str | None
+    first_message_id: str | None
+    last_message_id: str | None
+    references: tuple[str, ...]
+    resume_key: str | None
+    created_at: datetime
+
+    def __repr__(self) -> str:  # the sender, subject and ids are personal
+        return f"MailThread(conversation_id={self.conversation_id!r})"
+
+    def belongs_to(self, address: str | None) -> bool:
+        """Whether mail from ``address`` may speak in this thread (the address the key was issued to)."""
+        return (
+            bool(address) and self.sender_hash is not None and self.sender_hash == sender_hash(address or "")
+        )
+
+
+def _thread(row: RowMapping) -> MailThread:
+    references = row["references"] or []
+    return MailThread(
+        reply_key=row["reply_key"],
+        conversation_id=row["conversation_id"],
+        sender=row["sender"],
+        sender_hash=row["sender_hash"],
+        subject=row["subject"],
+        first_message_id=row["first_message_id"],
+        last_message_id=row["last_message_id"],
+        references=tuple(str(ref) for ref in references),
+        resume_key=row["resume_key"],
+        created_at=row["created_at"],
+    )
+
+
+async def create_thread(
+    conn: AsyncConnection,
+    *,
+    reply_key: str,
+    conversation_id: str,
+    sender: str,
+    message_id: str | None,
+    references: Sequence[str],
+    subject: str,
+    resume_key: str | None,
+    now: datetime,
+) -> MailThread:
+    values: dict[str, Any] = {
+        "reply_key": reply_key,
+        "conversation_id": conversation_id,
+        "sender": sender,
+        "sender_hash": sender_hash(sender),
+        "subject": subject[:255],
+        "first_message_id": message_id,
+        "last_message_id": message_id,
+        "references": list(references),
+        "resume_key": resume_key,
+        "created_at": now,
+        "updated_at": now,
+    }
+    await conn.execute(insert(mail_threads).values(**values))
+    return MailThread(
+        reply_key=reply_key,
+        conversation_id=conversation_id,
+        sender=sender,
+        sender_hash=values["sender_hash"],
+        subject=values["subject"],
+        first_message_id=message_id,
+        last_message_id=message_id,
+        references=tuple(references),
+        resume_key=resume_key,
+        created_at=now,
+    )
+
+
+async def find_thread(conn: AsyncConnection, reply_key: str) -> MailThread | None:
+    query = select(mail_threads).where(mail_threads.c.reply_key == reply_key)
+    row = (await conn.execute(query)).mappings().first()
+    return None if row is None else _thread(row)
+
+
+async def thread_by_sent_ids(conn: AsyncConnection, message_ids: Sequence[str]) -> MailThread | None:
+    """The thread of the newest of ``message_ids`` that the bot sent (In-Reply-To / References)."""
+    ids = [ident for ident in message_ids if len(ident) <= MAX_ID_LENGTH]
+    if not ids:
+        return None
+    query = (
+        select(mail_threads)
+        .join(mail_sent_ids, mail_sent_ids.c.reply_key == mail_threads.c.reply_key)
+        .where(mail_sent_ids.c.message_id.in_(ids))
+        .order_by(mail_sent_ids.c.created_at.desc())
+        .limit(1)
+    )
+    row = (await conn.execute(query)).mappings().first()
+    return None if row is None else _thread(row)
+
+
+async def thread_by_first_message(conn: AsyncConnection, message_id: str, sender: str) -> MailThread | None:
+    """The thread this very mail opened before (a retry after a crash between two transactions)."""
+    query = select(mail_threads).where(
+        mail_threads.c.first_message_id == message_id, mail_threads.c.sender_hash == sender_hash(sender)
+    )
+    row = (await conn.execute(query)).mappings().first()
+    return None if row is None else _thread(row)
+
+
+async def open_threads(
+    conn: AsyncConnection, sender: str, open_phases: Sequence[str]
+) -> list[tuple[MailThread, datetime]]:
+    """The sender's threads whose conversation is in ``open_phases``, with its last activity, newest first."""
+    query = (
+        select(mail_threads, conversations.c.last_activity_at)
+        .join(conversations, conversations.c.id == mail_threads.c.conversation_id)
+        .where(mail_threads.c.sender_hash == sender_hash(sender), conversations.c.phase.in_(open_phases))
+        .order_by(conversations.c.last_activity_at.desc())
+    )
+    return [(_thread(row), row["last_activity_at"]) for row in (await conn.execute(query)).mappings()]
+
+
+async def record_inbound(
+    conn: AsyncConnection,
+    reply_key: str,
+    *,
+    message_id: str | None,
+    references: Sequence[str],
+    subject: str,
+    now: datetime,
+) -> None:
+    """The person wrote again: the next bot mail answers this one."""
+    values: dict[str, Any] = {"references": list(references), "subject": subject[:255], "updated_at": now}
+    if message_id is not None:
+        values["last_message_id"] = message_id
+    await conn.execute(update(mail_threads).where(mail_threads.c.reply_key == reply_key).values(**values))
+
+
+async def record_sent(conn: AsyncConnection, reply_key: str, message_id: str, now: datetime) -> None:
+    await conn.execute(
+        insert(mail_sent_ids).values(message_id=message_id, reply_key=reply_key, created_at=now)
+    )
+
+
+async def sent_count(conn: AsyncConnection, reply_key: str) -> int:
+    query = select(mail_sent_ids.c.message_id).where(mail_sent_ids.c.reply_key == reply_key)
+    return len((await conn.execute(query)).all())
+
+
+async def purge_threads(conn: AsyncConnection) -> int:
+    """Empty the personal columns of threads whose conversation has been purged (bot/jobs.py)."""
+    purged = select(conversations.c.id).where(conversations.c.purged_at.is_not(None))
+    result = await conn.execute(
+        update(mail_threads)
+        .where(mail_threads.c.conversation_id.in_(purged), mail_threads.c.sender_hash.is_not(None))
+        .values(
+            sender=None,
+            sender_hash=None,
+            subject=None,
+            first_message_id=None,
+            last_message_id=None,
+            references=None,
+            resume_key=None,
+        )
+    )
+    return result.rowcount
+
+
+# -------------------------------------------------------------------------------------------- inbox
+
+
+@dataclass(frozen=True)
+class InboxItem:
+    id: int
+    source: str
+    envelope_sender: str | None
+    raw: bytes
+    oversize: bool
+    attempts: int
+
+    def __repr__(self) -> str:
+        return f"InboxItem(id={self.id}, source={self.source!r}, attempts={self.attempts})"
+
+
+async def store_inbound(
+    conn: AsyncConnection,
+    *,
+    source: str,
+    raw: bytes,
+    envelope_sender: str | None,
+    now: datetime,
+    oversize: bool = False,
+) -> int:
+    result = await conn.execute(
+        insert(mail_inbox)
+        .values(
+            source=source,
+            envelope_sender=None if envelope_sender is None else envelope_sender[:255],
+            raw=raw,
+            oversize=oversize,
+            received_at=now,
+            attempts=0,
+            claimed_until=now,
+        )
+        .returning(mail_inbox.c.id)
+    )
+    return int(result.scalar_one())
+
+
+async def claim_inbound(
+    conn: AsyncConnection, now: datetime, lease_until: datetime, *, limit: int = 16
+) -> list[InboxItem]:
+    """Stored mails not being processed by anyone, oldest first; each gets a lease and one more attempt."""
+    query = select(mail_inbox).where(mail_inbox.c.claimed_until <= now).order_by(mail_inbox.c.id).limit(limit)
+    if conn.dialect.name == "postgresql":
+        query = query.with_for_update(skip_locked=True)
+    rows = list((await conn.execute(query)).mappings())
+    if not rows:
+        return []
+    await conn.execute(
+        update(mail_inbox)
+        .where(mail_inbox.c.id.in_([row["id"] for row in rows]))
+        .values(attempts=mail_inbox.c.attempts + 1, claimed_until=lease_until)
+    )
+    return [
+        InboxItem(
+            id=row["id"],
+            source=row["source"],
+            envelope_sender=row["envelope_sender"],
+            raw=bytes(row["raw"]),
+            oversize=bool(row["oversize"]),
+            attempts=row["attempts"] + 1,
+        )
+        for row in rows
+    ]
+
+
+async def finish_inbound(conn: AsyncConnection, inbox_id: int) -> None:
+    """Processed (or given up): the raw mail goes."""
+    await conn.execute(delete(mail_inbox).where(mail_inbox.c.id == inbox_id))
+
+
+async def retry_inbound(conn: AsyncConnection, inbox_id: int, at: datetime) -> None:
+    await conn.execute(update(mail_inbox).where(mail_inbox.c.id == inbox_id).values(claimed_until=at))
+
+
+async def next_inbound(conn: AsyncConnection) -> datetime | None:
+    """When the earliest stored mail can be claimed (None: the inbox is empty)."""
+    query = select(mail_inbox.c.claimed_until).order_by(mail_inbox.c.claimed_until).limit(1)
+    value = (await conn.execute(query)).scalar()
+    return value if isinstance(value, datetime) else None
+
+
+async def inbox_size(conn: AsyncConnection) -> int:
+    return len((await conn.execute(select(mail_inbox.c.id))).all())
+
+
+# ------------------------------------------------------------------------------------------- cursor
+
+
+async def get_cursor(conn: AsyncConnection, mailbox: str) -> tuple[int, int] | None:
+    """(UIDVALIDITY, last UID handed to the inbox) of a mailbox, or None before the first run."""
+    query = select(mail_cursors.c.uid_validity, mail_cursors.c.last_uid).where(
+        mail_cursors.c.mailbox == mailbox
+    )
+    row = (await conn.execute(query)).first()
+    return None if row is None else (int(row[0]), int(row[1]))
+
+
+async def save_cursor(
+    conn: AsyncConnection, mailbox: str, uid_validity: int, last_uid: int, now: datetime
+) -> None:
+    values = {"uid_validity": uid_validity, "last_uid": last_uid, "updated_at": now}
+    result = await conn.execute(
+        update(mail_cursors).where(mail_cursors.c.mailbox == mailbox).values(**values)
+    )
+    if result.rowcount == 0:
+        await conn.execute(insert(mail_cursors).values(mailbox=mailbox, **values))
+
+
+# ------------------------------------------------------------------------------------------- limits
+
+
+async def count_arrival(conn: AsyncConnection, sender: str, now: datetime, window: timedelta) -> int:
+    """Count one mail from ``sender`` in the current window (a new one starts after ``window``); returns
+    how many arrived in it, this one included."""
+    key = sender_hash(sender)
+    row = (
+        await conn.execute(
+            select(mail_senders.c.window_started_at, mail_senders.c.window_count).where(
+                mail_senders.c.sender_hash == key
+            )
+        )
+    ).first()
+    if row is None:
+        await conn.execute(
+            insert(mail_senders).values(sender_hash=key, window_started_at=now, window_count=1)
+        )
+        return 1
+    started, count = row[0], int(row[1])
+    if now - started >= window:
+        started, count = now, 0
+    count += 1
+    await conn.execute(
+        update(mail_senders)
+        .where(mail_senders.c.sender_hash == key)
+        .values(window_started_at=started, window_count=count)
+    )
+    return count
+
+
+async def claim_notice(
+    conn: AsyncConnection, sender: str, kind: str, now: datetime, every: timedelta
+) -> bool:
+    """True (and remembered) when ``sender`` got no ``kind`` notice during the last ``every``."""
+    key = sender_hash(sender)
+    where = (mail_notices.c.sender_hash == key, mail_notices.c.kind == kind)
+    last = (await conn.execute(select(mail_notices.c.sent_at).where(*where))).scalar()
+    if last is None:
+        await conn.execute(insert(mail_notices).values(sender_hash=key, kind=kind, sent_at=now))
+        return True
+    if now - last < every:
+        return False
+    await conn.execute(update(mail_notices).where(*where).values(sent_at=now))
+    return True
+
+
+async def forget_limits(conn: AsyncConnection, before: datetime) -> int:
+    """Drop flood windows and notice times older than ``before`` (they no longer limit anything)."""
+    windows = await conn.execute(delete(mail_senders).where(mail_senders.c.window_started_at < before))
+    notices = await conn.execute(delete(mail_notices).where(mail_notices.c.sent_at < before))
+    return windows.rowcount + notices.rowcount
