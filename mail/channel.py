@@ -1,0 +1,413 @@
+"""The email channel: stored raw mail → the right conversation → `Service.handle`; and the ``reply``
+deliverer that mails the engine's replies back in the thread (SPEC §5 Email, issue 5).
+
+Inbound mail reaches `MailChannel.accept` from the SMTP listener (`mail.inbound`) or the IMAP reader
+(`mail.imap`): one INSERT into ``mail_inbox`` and nothing else, so the listener can acknowledge at once.
+`MailChannel.run` processes the stored mails in the background, a bounded number at a time; a mail that
+fails unexpectedly is logged by id and tried again later, and never stops the others.
+
+Finding the conversation (never by the sender alone):
+
+1. the reply key in a recipient (``register+<key>@domain``), else a Message-ID the bot sent named in
+   ``In-Reply-To`` / ``References``;
+2. the thread found must belong to the sender — the address its key was issued to.  Otherwise nothing in
+   that conversation changes, nothing of it is shown, and the sender gets a short notice (one a day);
+3. no thread: a new conversation, under a new random reply key bound to the sender.  When the sender has
+   an unfinished one, its first mail says so and how to continue it (to the bound address only).
+
+Mail that must never be answered (`InboundMail.auto`: auto-replies, bounces, loops) changes nothing and is
+logged by reason id.  A sender sending more than `FLOOD_LIMIT` mails in `FLOOD_WINDOW` is paused, with one
+notice a day.  The Message-ID is the ``message_id`` of the turn, so a mail delivered twice (SMTP and IMAP,
+or a retry) is processed once.  Logs carry ids and reasons, never addresses, subjects or bodies.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import contextlib
+import hashlib
+import logging
+import secrets
+import time
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from bot.config import Config
+from bot.outbox import REPLY, MailDeliverer, decode_reply
+from bot.service import Service
+from conversations.engine import new_state
+from conversations.state import dump_state
+from conversations.types import Start, Text
+from mail import prompts
+from mail.autoreply import format_own_message_id
+from mail.deliver import Deliverer, DeliveryError, deliverer_from_settings
+from mail.parse import InboundMail, MailParseError, parse_mail
+from storage import conversations, mail_threads, outbox
+from storage.mail_threads import InboxItem, MailThread
+from storage.outbox import OutboxItem
+
+log = logging.getLogger(__name__)
+
+CHANNEL = "email"
+NOTICE = "mail_notice"  # outbox kind of the notices to senders the bot takes no turn from
+MAX_MAIL_BYTES = 10 * 1024 * 1024
+FLOOD_LIMIT = 20
+FLOOD_WINDOW = timedelta(minutes=10)
+NOTICE_EVERY = timedelta(days=1)
+OPEN_PHASES = ("new", "asking", "summary", "verifying")
+MAX_ATTEMPTS = 3
+_LEASE = timedelta(minutes=5)
+_RETRY = timedelta(seconds=30)
+_POLL_SECONDS = 2.0
+_SWEEP_SECONDS = 3600.0
+_STOP_GRACE_SECONDS = 10.0
+
+
+def new_reply_key() -> str:
+    """80 random bits, lower-case base32: safe in an address local part and a URL."""
+    return base64.b32encode(secrets.token_bytes(10)).decode("ascii").lower()
+
+
+def message_key(mail: InboundMail, raw: bytes) -> str:
+    """What the service records as processed: the Message-ID; a hash for a missing or overlong one."""
+    if mail.message_id and len(mail.message_id) <= mail_threads.MAX_ID_LENGTH:
+        return mail.message_id
+    source = mail.message_id.encode("utf-8", "replace") if mail.message_id else raw
+    return f"<sha256.{hashlib.sha256(source).hexdigest()}@regbot.invalid>"
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What one inbound mail did: ``turn``, ``duplicate``, ``auto`` (``reason`` says why), ``foreign``,
+    ``flood``, ``oversize`` or ``unreadable``.  ``conversation_id`` is set for turns."""
+
+    action: str
+    conversation_id: str | None = None
+    reason: str | None = None
+
+
+class MailChannel:
+    def __init__(
+        self,
+        service: Service,
+        config: Config,
+        *,
+        mail: Deliverer | None = None,
+        concurrency: int = 8,
+        flood_limit: int = FLOOD_LIMIT,
+    ) -> None:
+        self.service = service
+        self.config = config
+        self.bot_address = config.mail_address
+        self.concurrency = concurrency
+        self.flood_limit = flood_limit
+        deliverer = mail or deliverer_from_settings(config.smtp_relay.reveal(), config.outbox_dir)
+        self.replies = MailReplies(service, config, deliverer)
+        self.notices = MailDeliverer(deliverer, config.mail_address)
+        self._wake = asyncio.Event()
+        self._locks: dict[str, asyncio.Lock] = {}
+        self._tasks: set[asyncio.Task[Outcome | None]] = set()
+
+    def register(self) -> None:
+        """Plug the outbound side into the service's outbox."""
+        self.service.register_deliverer(REPLY, self.replies, channel=CHANNEL)
+        self.service.register_deliverer(NOTICE, self.notices)
+
+    # ---------------------------------------------------------------------------------- storing
+
+    async def accept(
+        self, raw: bytes, *, envelope_sender: str | None, source: str, oversize: bool = False
+    ) -> int:
+        """Store one raw mail durably (a single INSERT) for `run` to process; returns the inbox id."""
+        async with self.service.db.transaction() as conn:
+            inbox_id = await mail_threads.store_inbound(
+                conn,
+                source=source,
+                raw=raw,
+                envelope_sender=envelope_sender,
+                oversize=oversize,
+                now=self.service.clock(),
+            )
+        self._wake.set()
+        return inbox_id
+
+    # ------------------------------------------------------------------------------- processing
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Process stored mail until ``stop`` is set, at most `concurrency` at a time; leftovers of a
+        previous run are processed first.  Mail still being processed at stop gets a grace period."""
+        next_sweep = 0.0
+        while not stop.is_set():
+            self._wake.clear()
+            if time.monotonic() >= next_sweep:
+                await self._sweep()
+                next_sweep = time.monotonic() + _SWEEP_SECONDS
+            free = self.concurrency - len(self._tasks)
+            claimed: list[InboxItem] = []
+            if free > 0:
+                try:
+                    claimed = await self._claim(free)
+                except Exception as exc:  # the database is away: try again at the next poll
+                    log.error("mail inbox: claiming failed (%s)", type(exc).__name__)
+            for item in claimed:
+                task = asyncio.create_task(self._process_item(item), name=f"mail-inbox-{item.id}")
+                self._tasks.add(task)
+                task.add_done_callback(self._done)
+            if not claimed:
+                await _wait_any(stop, self._wake, _POLL_SECONDS)
+        if self._tasks:
+            await asyncio.wait(set(self._tasks), timeout=_STOP_GRACE_SECONDS)
+
+    def _done(self, task: asyncio.Task[Outcome | None]) -> None:
+        self._tasks.discard(task)
+        self._wake.set()
+
+    async def drain(self) -> list[Outcome]:
+        """Process every stored mail now, in order (tests, `regbot` tools); returns what each did."""
+        outcomes: list[Outcome] = []
+        while items := await self._claim(self.concurrency):
+            for item in items:
+                outcome = await self._process_item(item)
+                if outcome is not None:
+                    outcomes.append(outcome)
+        return outcomes
+
+    async def _claim(self, limit: int) -> list[InboxItem]:
+        now = self.service.clock()
+        async with self.service.db.transaction() as conn:
+            return await mail_threads.claim_inbound(conn, now, now + _LEASE, limit=limit)
+
+    async def _process_item(self, item: InboxItem) -> Outcome | None:
+        try:
+            outcome = await self.process(
+                item.raw, envelope_sender=item.envelope_sender, oversize=item.oversize
+            )
+        except Exception as exc:  # a bug or an outage must not stop the listener: retried, then dropped
+            give_up = item.attempts >= MAX_ATTEMPTS
+            log.error(
+                "mail inbox %d: processing failed (%s) on attempt %d%s",
+                item.id,
+                type(exc).__name__,
+                item.attempts,
+                ", giving up" if give_up else ", will retry",
+            )
+            with contextlib.suppress(Exception):
+                async with self.service.db.transaction() as conn:
+                    if give_up:
+                        await mail_threads.finish_inbound(conn, item.id)
+                    else:
+                        retry_at = self.service.clock() + _RETRY * 2 ** (item.attempts - 1)
+                        await mail_threads.retry_inbound(conn, item.id, retry_at)
+            return None
+        async with self.service.db.transaction() as conn:
+            await mail_threads.finish_inbound(conn, item.id)
+        return outcome
+
+    async def process(
+        self, raw: bytes, *, envelope_sender: str | None = None, oversize: bool = False
+    ) -> Outcome:
+        """One mail, start to end (see the module docstring)."""
+        try:
+            mail = parse_mail(raw, bot_address=self.bot_address, envelope_sender=envelope_sender)
+        except MailParseError:
+            log.info("mail dropped: unreadable")
+            return Outcome("unreadable")
+        if mail.auto is not None or mail.sender is None:
+            reason = mail.auto or "no-sender"
+            log.info("mail not answered: %s", reason)
+            return Outcome("auto", reason=reason)
+        sender = mail.sender
+        message_id = message_key(mail, raw)
+        async with self._lock(message_id):
+            async with self.service.db.read() as conn:
+                if await conversations.seen(conn, CHANNEL, message_id):
+                    log.info("mail already processed")
+                    return Outcome("duplicate")
+            if oversize:
+                await self._notify(sender, "oversize", mail)
+                log.info("mail over the size limit: refused")
+                return Outcome("oversize")
+            if await self._flooding(sender):
+                await self._notify(sender, "flood", mail)
+                log.info("mail from a flooding sender: not answered")
+                return Outcome("flood")
+            thread = await self._thread_of(mail)
+            if thread is not None and not thread.belongs_to(sender):
+                await self._notify(sender, "foreign", mail)
+                log.warning("conversation %s: mail from another sender refused", thread.conversation_id)
+                return Outcome("foreign")
+            return await self._turn(mail, sender, message_id, thread)
+
+    async def _turn(
+        self, mail: InboundMail, sender: str, message_id: str, thread: MailThread | None
+    ) -> Outcome:
+        now = self.service.clock()
+        references = list(mail.references)
+        if thread is None:
+            thread = await self._open_thread(mail, sender, message_id)
+            turn = await self.service.handle(
+                CHANNEL, thread.reply_key, Start(CHANNEL, text=mail.text), message_id=message_id
+            )
+        else:
+            async with self.service.db.transaction() as conn:
+                await mail_threads.record_inbound(
+                    conn,
+                    thread.reply_key,
+                    message_id=mail.message_id if mail.message_id == message_id else None,
+                    references=references,
+                    subject=mail.subject,
+                    now=now,
+                )
+            turn = await self.service.handle(
+                CHANNEL, thread.reply_key, Text(mail.text), message_id=message_id
+            )
+        action = "duplicate" if turn.duplicate else "turn"
+        log.info("conversation %s: mail %s", turn.conversation_id, action)
+        return Outcome(action, conversation_id=turn.conversation_id)
+
+    async def _thread_of(self, mail: InboundMail) -> MailThread | None:
+        async with self.service.db.read() as conn:
+            if mail.reply_key:
+                thread = await mail_threads.find_thread(conn, mail.reply_key.lower())
+                if thread is not None:
+                    return thread
+            named = [ident for ident in (mail.in_reply_to, *reversed(mail.references)) if ident]
+            return await mail_threads.thread_by_sent_ids(conn, named)
+
+    async def _open_thread(self, mail: InboundMail, sender: str, message_id: str) -> MailThread:
+        """A new conversation and its thread (or the one this mail opened before a crash)."""
+        now = self.service.clock()
+        async with self.service.db.transaction() as conn:
+            existing = await mail_threads.thread_by_first_message(conn, message_id, sender)
+            if existing is not None:
+                return existing
+            unfinished = await mail_threads.open_threads(conn, sender, OPEN_PHASES)
+            key = new_reply_key()
+            conversation = await conversations.create(conn, CHANNEL, key, dump_state(new_state(CHANNEL)), now)
+            thread = await mail_threads.create_thread(
+                conn,
+                reply_key=key,
+                conversation_id=conversation.id,
+                sender=sender,
+                message_id=mail.message_id if mail.message_id == message_id else None,
+                references=list(mail.references),
+                subject=mail.subject,
+                resume_key=unfinished[0][0].reply_key if unfinished else None,
+                now=now,
+            )
+        log.info("conversation %s: opened by mail", conversation.id)
+        return thread
+
+    async def _flooding(self, sender: str) -> bool:
+        now = self.service.clock()
+        async with self.service.db.transaction() as conn:
+            count = await mail_threads.count_arrival(conn, sender, now, FLOOD_WINDOW)
+        return count > self.flood_limit
+
+    async def _notify(self, sender: str, kind: str, mail: InboundMail) -> None:
+        """Queue notice ``kind`` for ``sender``, unless they had one of that kind in the last day."""
+        now = self.service.clock()
+        async with self.service.db.transaction() as conn:
+            if not await mail_threads.claim_notice(conn, sender, kind, now, NOTICE_EVERY):
+                return
+            message = prompts.notice_mail(
+                kind,
+                to=sender,
+                bot_address=self.bot_address,
+                message_id=own_message_id(self.bot_address),
+                in_reply_to=mail.message_id,
+                references=mail.references,
+                now=now,
+                limit_text=f"{MAX_MAIL_BYTES // (1024 * 1024)}MB",
+            )
+            await outbox.enqueue(conn, kind=NOTICE, recipient=sender, now=now, body=bytes(message))
+        self.service.outbox.wake()
+
+    async def _sweep(self) -> None:
+        """Purge the personal columns of purged conversations' threads; forget old limits."""
+        now = self.service.clock()
+        try:
+            async with self.service.db.transaction() as conn:
+                purged = await mail_threads.purge_threads(conn)
+                await mail_threads.forget_limits(conn, now - NOTICE_EVERY)
+        except Exception as exc:
+            log.error("mail sweep failed (%s)", type(exc).__name__)
+            return
+        if purged:
+            log.info("mail threads purged: %d", purged)
+
+    @contextlib.asynccontextmanager
+    async def _lock(self, key: str) -> AsyncIterator[None]:
+        """One mail at a time per Message-ID in this process (the same mail by SMTP and IMAP at once)."""
+        lock = self._locks.setdefault(key, asyncio.Lock())
+        try:
+            async with lock:
+                yield
+        finally:
+            if not lock.locked() and self._locks.get(key) is lock:
+                del self._locks[key]
+
+
+def own_message_id(bot_address: str) -> str:
+    return format_own_message_id(secrets.token_hex(16), prompts.bot_domain(bot_address))
+
+
+class MailReplies:
+    """The ``reply`` deliverer of channel ``email``: one prompt mail per reply row, in the thread."""
+
+    def __init__(self, service: Service, config: Config, deliverer: Deliverer) -> None:
+        self._service = service
+        self._config = config
+        self._deliverer = deliverer
+
+    async def deliver(self, item: OutboxItem) -> str | None:
+        payload: dict[str, Any] = item.payload or {}
+        if "reply" not in payload:
+            raise DeliveryError("reply row without a reply", permanent=True)
+        async with self._service.db.read() as conn:
+            thread = await mail_threads.find_thread(conn, item.recipient)
+            sent = 0 if thread is None else await mail_threads.sent_count(conn, thread.reply_key)
+            resume_since = None
+            if thread is not None and thread.resume_key and sent == 0:
+                older = await mail_threads.find_thread(conn, thread.resume_key)
+                resume_since = None if older is None else older.created_at.strftime("%Y-%m-%d")
+        if thread is None or thread.sender is None:
+            raise DeliveryError("no mail thread for this conversation (purged?)", permanent=True)
+        bot_address = self._config.mail_address
+        message_id = own_message_id(bot_address)
+        now = self._service.clock()
+        message = prompts.prompt_mail(
+            decode_reply(payload["reply"]),
+            lang=str(payload.get("lang") or "ja"),
+            to=thread.sender,
+            bot_address=bot_address,
+            reply_key=thread.reply_key,
+            message_id=message_id,
+            in_reply_to=thread.last_message_id,
+            references=thread.references,
+            person_subject=thread.subject,
+            first=sent == 0,
+            now=now,
+            resume_key=thread.resume_key if sent == 0 else None,
+            resume_since=resume_since,
+        )
+        location = await self._deliverer.send(
+            bytes(message), mail_from=bot_address, recipients=[thread.sender]
+        )
+        # Recorded after sending, so a retried row is still "the first mail" when the first attempt failed.
+        async with self._service.db.transaction() as conn:
+            await mail_threads.record_sent(conn, thread.reply_key, message_id, now)
+        return location
+
+
+async def _wait_any(first: asyncio.Event, second: asyncio.Event, timeout: float) -> None:
+    waiters = [asyncio.create_task(first.wait()), asyncio.create_task(second.wait())]
+    try:
+        await asyncio.wait(waiters, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for waiter in waiters:
+            waiter.cancel()
+        await asyncio.gather(*waiters, return_exceptions=True)
