@@ -237,7 +237,9 @@ def answer_many(turn: Turn, labelled: list[tuple[str, str]]) -> None:
             continue
         store(turn, field, normalised.value, announce=False)
         # one compact list instead of a "stored" line per field
-        stored.append(Msg("multi.item", {"label": label_of(field), "value": display_value(turn.state, field.id)}))
+        stored.append(
+            Msg("multi.item", {"label": label_of(field), "value": display_value(turn.state, field.id)})
+        )
     if stored:
         turn.say("multi.stored", fields=tuple(stored))
     if invalid:
