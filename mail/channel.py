@@ -30,7 +30,7 @@ import hashlib
 import logging
 import secrets
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -44,6 +44,8 @@ from conversations.types import Start, Text
 from mail import prompts
 from mail.autoreply import format_own_message_id
 from mail.deliver import Deliverer, DeliveryError, deliverer_from_settings
+from mail.imap import ImapReader, ImapSettings
+from mail.inbound import MAX_MAIL_BYTES, SmtpListener
 from mail.parse import InboundMail, MailParseError, parse_mail
 from storage import conversations, mail_threads, outbox
 from storage.mail_threads import InboxItem, MailThread
@@ -53,7 +55,6 @@ log = logging.getLogger(__name__)
 
 CHANNEL = "email"
 NOTICE = "mail_notice"  # outbox kind of the notices to senders the bot takes no turn from
-MAX_MAIL_BYTES = 10 * 1024 * 1024
 FLOOD_LIMIT = 20
 FLOOD_WINDOW = timedelta(minutes=10)
 NOTICE_EVERY = timedelta(days=1)
@@ -411,3 +412,38 @@ async def _wait_any(first: asyncio.Event, second: asyncio.Event, timeout: float)
         for waiter in waiters:
             waiter.cancel()
         await asyncio.gather(*waiters, return_exceptions=True)
+
+
+# ------------------------------------------------------------------------------------------- serving
+
+
+async def start_email_channel(service: Service, config: Config) -> Callable[[], Awaitable[None]]:
+    """`regbot serve`'s email channel (a `bot.app.ChannelStarter`): the SMTP listener on
+    REGBOT_SMTP_HOST:PORT always, the IMAP reader when REGBOT_IMAP_URL is set, the processing task, and
+    the reply / notice deliverers.  Returns how to stop all of it (listeners first, then processing)."""
+    channel = MailChannel(service, config)
+    channel.register()
+    listener = SmtpListener(
+        channel, bot_address=config.mail_address, host=config.smtp_host, port=config.smtp_port
+    )
+    await listener.start()
+    reader: ImapReader | None = None
+    if config.imap_url:
+        settings = ImapSettings.from_url(config.imap_url.reveal())
+        reader = ImapReader(channel, service.db, settings, clock=service.clock)
+        reader.start()
+        log.info("imap reader started for %r", settings)
+    stop = asyncio.Event()
+    worker = asyncio.create_task(channel.run(stop), name="mail-inbox")
+
+    async def stop_email_channel() -> None:
+        await listener.stop()
+        if reader is not None:
+            await reader.stop()
+        stop.set()
+        try:
+            await asyncio.wait_for(worker, timeout=_STOP_GRACE_SECONDS + 5)
+        except TimeoutError:
+            log.warning("mail processing did not stop in time; stored mail is processed at the next start")
+
+    return stop_email_channel

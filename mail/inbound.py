@@ -10,7 +10,7 @@ implements only the hooks it needs:
   acknowledged.  Parsing and the conversation happen later in the channel's task.  A failed INSERT is a
   ``451`` (try again later), never a lost mail.
 
-Mail over `mail.channel.MAX_MAIL_BYTES` gets aiosmtpd's ``552`` (announced in EHLO as ``SIZE``), so the
+Mail over `MAX_MAIL_BYTES` gets aiosmtpd's ``552`` (announced in EHLO as ``SIZE``), so the
 sending server returns it to the sender with that reason.
 """
 
@@ -23,10 +23,11 @@ from typing import Any, Protocol
 
 from aiosmtpd.smtp import SMTP, Envelope, Session
 
-from mail.channel import MAX_MAIL_BYTES
 from mail.parse import split_address
 
 log = logging.getLogger(__name__)
+
+MAX_MAIL_BYTES = 10 * 1024 * 1024
 
 
 class InboundStore(Protocol):
