@@ -24,6 +24,9 @@ MARKERS = ("この行より上にご返信ください", "please reply above thi
 _SPACE = " \t\u3000"
 _QUOTE_MARKS = (">", "＞")
 _MAX_BOUNDARY = 300  # no attribution, marker or footer is longer: longer lines are always content
+# A reply is at the top: past these sizes it is all quoted history (or a flood), not worth the CPU.
+MAX_LINES = 5000
+MAX_HTML = 1 << 20
 
 
 def _words(text: str) -> frozenset[str]:
@@ -46,6 +49,7 @@ _FOOTER = re.compile(
     r"|-{1,3}\s*(?:docomo|au|softbank|y!mobile|ドコモ|ソフトバンク)(?:\s.*)?",
     re.I,
 )
+_FOOTER_HINT = re.compile(r"から送信|を入手|^(?:sent from|get outlook|begin forwarded|転送|-)")
 _WROTE = re.compile(r".{1,250}?(?:\bwrote|書きました|書き込みました)\s*[:：]", re.I)
 _APPLE = re.compile(r".{0,250}?(?:@|\d:\d\d).{0,250}?の(?:メール|メッセージ)\s*[:：]")
 _JA_DATE = r"\d{4}\s*[年/-]\s*\d{1,2}\s*[月/-]\s*\d{1,2}\s*日?(?:\s*[(（][^)）]{1,4}[)）])?\s*\d{1,2}:\d{2}"
@@ -66,51 +70,53 @@ _CONTACT_LABELS = _words(
 def extract_reply(text: str) -> str:
     """The part of a mail body the person wrote: quotes, attributions and signatures cut (see above).
 
-    Extracting again gives the same text: a second pass runs when the first removed something that
-    changes how the rest reads (a dropped attribution can bring a rule line next to a ``From:`` line).
+    Only the first `MAX_LINES` lines are read.  Extracting again gives the same text: when an
+    attribution between answers was dropped, the lines around it are read once more (the drop can
+    bring a rule line next to a ``From:`` line).
     """
-    reply = _extract_once(text)
+    reply, dropped = _extract_once(text)
     for _ in range(3):
-        again = _extract_once(reply)
-        if again == reply:
+        if not dropped:
             break
-        reply = again
+        reply, dropped = _extract_once(reply)
     return reply
 
 
-def _extract_once(text: str) -> str:
-    lines, quoted = _merge_template_answers(text.replace("\r\n", "\n").replace("\r", "\n").split("\n"))
+def _extract_once(text: str) -> tuple[str, bool]:
+    """One reading: the reply, and whether an attribution was dropped from between answers."""
+    lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n", MAX_LINES)[:MAX_LINES]
+    lines, quoted = _merge_template_answers(lines)
     view = _View(lines, quoted)
-    ahead = _content_ahead(view)
     kept: list[str] = []
+    dropped = False
     i = 0
     while i < len(lines):
         if quoted[i]:
             i += 1
             continue
-        if _is_boundary(view, i):
+        if view.boundary[i]:
             break
-        end = _attribution_end(view, i)
+        end = view.attribution_end[i]
         if end:
-            if ahead[end]:
-                i = end  # answers interleaved below the quote: drop only the attribution
-                continue
-            break
+            if not view.content_ahead[end]:
+                break
+            i, dropped = end, True  # answers interleaved below the quote: drop only the attribution
+            continue
         kept.append(lines[i])
         i += 1
-    return _tidy(_cut_rule_signature(kept))
+    return _tidy(_cut_rule_signature(kept)), dropped
 
 
 class _View:
-    """The lines with their quoted flags, and where the next unquoted (non-blank) line is.
+    """Each line read once: quoted or not, where the next unquoted (non-blank) line is, whether it ends
+    the reply, where an attribution starting there ends, and whether answers come after it.
 
     Every look-ahead skips quoted lines, so what is decided about a line does not change once the
-    quotes are gone: extracting a reply twice gives the same text.
+    quotes are gone.
     """
 
     def __init__(self, lines: list[str], quoted: list[bool]) -> None:
         self.lines = lines
-        self.quoted = quoted
         n = len(lines)
         self.next_unquoted = [n] * (n + 1)
         self.next_content = [n] * (n + 1)
@@ -118,6 +124,19 @@ class _View:
             unquoted = not quoted[j]
             self.next_unquoted[j - 1] = j if unquoted else self.next_unquoted[j]
             self.next_content[j - 1] = j if unquoted and not _is_blank(lines[j]) else self.next_content[j]
+        self.boundary = [False] * n
+        self.attribution_end = [0] * n
+        self.content_ahead = [False] * (n + 1)
+        found = False
+        for j in range(n - 1, -1, -1):
+            if not quoted[j] and not _is_blank(lines[j]):
+                self.boundary[j] = _is_boundary(self, j)
+                self.attribution_end[j] = 0 if self.boundary[j] else _attribution_end(self, j)
+                if self.boundary[j]:
+                    found = False
+                elif not self.attribution_end[j]:
+                    found = True
+            self.content_ahead[j] = found
 
     def following(self, i: int, count: int) -> list[str]:
         found: list[str] = []
@@ -193,7 +212,7 @@ def _attribution_end(view: _View, i: int) -> int:
     if _is_attribution(line):
         return i + 1
     j = view.next_unquoted[i]
-    if j < len(view.lines) and _DATE_LINE.fullmatch(line):
+    if j < len(view.lines) and ":" in line and _DATE_LINE.fullmatch(line):
         following = view.lines[j].strip(_SPACE)
         if len(following) <= _MAX_BOUNDARY and (
             _is_attribution(following) or _ADDRESS_END.fullmatch(following)
@@ -203,23 +222,9 @@ def _attribution_end(view: _View, i: int) -> int:
 
 
 def _is_attribution(line: str) -> bool:
+    if not line.endswith((":", "：")):  # every attribution ends in a colon
+        return False
     return bool(_WROTE.fullmatch(line) or _APPLE.fullmatch(line) or _JA_GMAIL.fullmatch(line))
-
-
-def _content_ahead(view: _View) -> list[bool]:
-    """For each line: does an unquoted line the person wrote come at or after it, before a boundary?"""
-    lines = view.lines
-    ahead = [False] * (len(lines) + 1)
-    found = False
-    for j in range(len(lines) - 1, -1, -1):
-        if view.quoted[j] or _is_blank(lines[j]) or _attribution_end(view, j):
-            pass
-        elif _is_boundary(view, j):
-            found = False
-        else:
-            found = True
-        ahead[j] = found
-    return ahead
 
 
 def _template_label(line: str) -> str | None:
@@ -312,14 +317,47 @@ _HR = "_" * 32 + "\n"
 
 
 def html_to_text(html: str) -> str:
-    """An HTML body as the text a person reads, quotes left out; never raises."""
+    """An HTML body as the text a person reads, quotes left out; never raises.  Only the first
+    `MAX_HTML` characters are read."""
     parser = _HtmlText()
     try:
-        parser.feed(html)
+        parser.feed(_defuse(html[:MAX_HTML]))
         parser.close()
     except Exception:  # html.parser asserts on some broken markup: fall back to stripping tags
         return _tidy(re.sub(r"<[^>]*>", " ", html).split("\n"))
     return _tidy("".join(parser.parts).replace("\xa0", " ").split("\n"))
+
+
+def _defuse(html: str) -> str:
+    """Comments removed and every ``<`` that opens no complete tag escaped, in one linear scan.
+
+    html.parser rescans an unfinished tag from its start for every later ``<``: 200 KB of ``<a<a…``
+    took minutes.  What is left for it has only complete tags.
+    """
+    out: list[str] = []
+    position, size = 0, len(html)
+    while position < size:
+        opening = html.find("<", position)
+        if opening == -1:
+            out.append(html[position:])
+            break
+        out.append(html[position:opening])
+        if html.startswith("<!--", opening):
+            closing = html.find("-->", opening + 4)
+            if closing == -1:
+                break  # an unclosed comment hides the rest, as in a browser
+            position = closing + 3
+            continue
+        following = html.find("<", opening + 1)
+        limit = size if following == -1 else following
+        closing = html.find(">", opening + 1, limit)
+        if closing == -1:
+            out.append("&lt;")
+            position = opening + 1
+        else:
+            out.append(html[opening : closing + 1])
+            position = closing + 1
+    return "".join(out)
 
 
 class _HtmlText(HTMLParser):

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from mail.quotes import extract_reply, html_to_text
+from mail.quotes import MAX_HTML, MAX_LINES, extract_reply, html_to_text
 
 BOT_QUOTE = "> ##- この行より上にご返信ください -##\n>\n> 姓:\n> 名:\n"
 
@@ -137,6 +137,10 @@ def test_extract_reply(text: str, expected: str) -> None:
     assert extract_reply(text) == expected
 
 
+def test_only_the_first_lines_are_read() -> None:
+    assert extract_reply("a\n" * (MAX_LINES + 10) + "tail").splitlines() == ["a"] * MAX_LINES
+
+
 def test_a_megabyte_line_is_content() -> None:
     line = "x" * (1 << 20) + " wrote:"
     assert extract_reply(f"姓: 基金\n{line}\n> q") == f"姓: 基金\n{line}"
@@ -193,6 +197,8 @@ HTML_CASES = [
     ("signature div", '<div>答え</div><div id="Signature">基金 太郎<br>TEL</div>', "答え"),
     ("unclosed quote swallows the rest", "<p>a</p><blockquote><p>q", "a"),
     ("broken markup", "<p>a<![if !supportLists]>b</p><!-- c --><p>d</p>", None),
+    ("a < that opens no tag is text", "<p>1 < 2 and <a</p><p>x<b", "1 < 2 and <a\nx<b"),
+    ("unclosed comment hides the rest", "<p>a</p><!-- <p>b</p>", "a"),
 ]
 
 
@@ -203,6 +209,12 @@ def test_html_to_text(html: str, expected: str | None) -> None:
         assert "a" in text and "d" in text
     else:
         assert text == expected
+
+
+def test_unfinished_tags_in_bulk_are_text() -> None:
+    """html.parser alone rescans an unfinished tag for every later "<" (minutes for 200 KB)."""
+    assert html_to_text("<a" * 50_000) == "<a" * 50_000
+    assert len(html_to_text("x" * (MAX_HTML + 10))) == MAX_HTML
 
 
 def test_hr_then_from_is_cut_as_a_quote() -> None:
