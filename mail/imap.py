@@ -35,6 +35,9 @@ from storage.db import Database
 
 log = logging.getLogger(__name__)
 
+# aioimaplib logs what it sends and receives (user names, whole mails) at DEBUG and stray lines at INFO.
+logging.getLogger("aioimaplib.aioimaplib").setLevel(logging.WARNING)
+
 IDLE_SECONDS = 25 * 60  # < 29 minutes (RFC 2177)
 TIMEOUT_SECONDS = 30.0
 BACKOFF_FIRST = 1.0

@@ -27,6 +27,10 @@ from mail.parse import split_address
 
 log = logging.getLogger(__name__)
 
+# aiosmtpd logs every command line, sender and recipient address at INFO (and the data at DEBUG) on the
+# "mail.log" logger.  Logs must never carry addresses (SPEC §7), whatever the root logger's level.
+logging.getLogger("mail.log").setLevel(logging.WARNING)
+
 MAX_MAIL_BYTES = 10 * 1024 * 1024
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import socket
 import time
 from collections.abc import AsyncIterator, Callable
@@ -186,3 +187,14 @@ async def test_stop_closes_the_port(channel: MailChannel, config: Config, tmp_pa
     await smtp.stop()
     with pytest.raises(OSError):
         await asyncio.wait_for(asyncio.open_connection("127.0.0.1", port), 2)
+
+
+async def test_no_address_reaches_the_logs_even_at_debug(
+    listener: SmtpListener, channel: MailChannel, caplog: pytest.LogCaptureFixture
+) -> None:
+    """aiosmtpd logs senders and recipients at INFO: its logger is kept quiet."""
+    with caplog.at_level(logging.DEBUG):
+        await deliver(listener, MailClient(TARO).first_mail(), [BOT])
+        await channel.drain()
+    assert "taro@" not in caplog.text and "register@" not in caplog.text
+    assert "inbox" in caplog.text  # our own lines, by id
