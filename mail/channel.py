@@ -109,7 +109,7 @@ class MailChannel:
         self.replies = MailReplies(service, config, deliverer)
         self.notices = MailDeliverer(deliverer, config.mail_address)
         self._wake = asyncio.Event()
-        self._locks: dict[str, asyncio.Lock] = {}
+        self._locks: dict[str, tuple[asyncio.Lock, int]] = {}  # lock and how many hold or wait
         self._tasks: set[asyncio.Task[Outcome | None]] = set()
 
     def register(self) -> None:
@@ -343,13 +343,17 @@ class MailChannel:
     @contextlib.asynccontextmanager
     async def _lock(self, key: str) -> AsyncIterator[None]:
         """One mail at a time per Message-ID in this process (the same mail by SMTP and IMAP at once)."""
-        lock = self._locks.setdefault(key, asyncio.Lock())
+        lock, users = self._locks.get(key, (asyncio.Lock(), 0))
+        self._locks[key] = (lock, users + 1)
         try:
             async with lock:
                 yield
         finally:
-            if not lock.locked() and self._locks.get(key) is lock:
+            lock, users = self._locks[key]
+            if users <= 1:
                 del self._locks[key]
+            else:
+                self._locks[key] = (lock, users - 1)
 
 
 def own_message_id(bot_address: str) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator
 from email.message import EmailMessage
@@ -322,3 +323,16 @@ async def test_purged_conversations_lose_the_threads_personal_columns(
     assert thread is not None and thread.sender is None and thread.subject is None
     # A late reply on a purged thread is not taken (nothing to bind it to) and nothing is shown.
     assert (await send(channel, person.reply(first, "基金"))).action == "foreign"
+
+
+async def test_the_same_mail_processed_at_the_same_moment_opens_one_conversation(
+    channel: MailChannel, outbox: Outbox
+) -> None:
+    """SMTP and IMAP copies of one first mail processed concurrently: one conversation, one answer."""
+    raw = MailClient(TARO).first_mail()
+    outcomes = await asyncio.gather(*(channel.process(raw, envelope_sender=TARO) for _ in range(3)))
+    assert sorted(o.action for o in outcomes) == ["duplicate", "duplicate", "turn"]
+    await channel.service.deliver_outbox()
+    assert len(outbox.new()) == 1
+    async with channel.service.db.read() as conn:
+        assert len((await conn.execute(select(mail_threads_table.c.reply_key))).all()) == 1
