@@ -175,7 +175,10 @@ audit = Table(
     Column("event", String(64), nullable=False),
     Column("field_id", String(64), nullable=True),
     Column("at", UTCDateTime, nullable=False),
+    # Who did it when it was not the person: a help-desk staff member's Slack user id (migration 0003).
+    Column("actor", String(64), nullable=True),
     Index(None, "conversation_id"),
+    Index(None, "event", "at"),
 )
 
 # ------------------------------------------------------------------------------------ email channel
@@ -256,4 +259,25 @@ mail_notices = Table(
     Column("sender_hash", String(64), primary_key=True),
     Column("kind", String(16), primary_key=True),
     Column("sent_at", UTCDateTime, nullable=False),
+)
+
+# ------------------------------------------------------------------------------------------ help desk
+# (storage/helpdesk.py speaks to this; migration 0003.)
+
+# One help-desk thread per conversation (SPEC §6): the Slack channel and the ts of the thread's first
+# message.  ``thread_ts`` is NULL while a deliverer is opening it (``reserved_at`` says since when), so two
+# processes never open two threads.  Holds no personal value.
+helpdesk_threads = Table(
+    "helpdesk_threads",
+    metadata,
+    Column(
+        "conversation_id", String(32), ForeignKey("conversations.id", ondelete="CASCADE"), primary_key=True
+    ),
+    Column("channel_id", String(32), nullable=False),
+    Column("thread_ts", String(32), nullable=True),
+    Column("reserved_at", UTCDateTime, nullable=False),
+    Column("opened_at", UTCDateTime, nullable=True),
+    Column("escalations", Integer, nullable=False, default=0),
+    Column("last_posted_at", UTCDateTime, nullable=True),
+    UniqueConstraint("channel_id", "thread_ts"),
 )

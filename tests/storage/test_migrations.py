@@ -20,6 +20,7 @@ TABLES = {
     "mail_notices",
     "mail_senders",
     "mail_sent_ids",
+    "helpdesk_threads",
     "mail_threads",
     "outbox",
     "pending_registrations",
