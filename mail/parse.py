@@ -6,9 +6,11 @@ the strict codecs: ISO-2022-JP carrying cp932's NEC and IBM extensions (①, ㈱
 really cp932, and charsets that are missing or wrong.
 
 ``parse_mail`` never raises on bad mail except `MailParseError`, and only when the bytes hold no header
-field at all (empty input, binary junk) or the stdlib parser itself gives up.  Anything else — broken
-MIME, invalid UTF-8, an undecodable charset, a 1 MB line — gives an `InboundMail`, its text possibly
-empty.  Any other exception would be a bug in regbot, not the sender's fault.
+field at all (empty input, binary junk), hold more than `MAX_BOUNDARY_LINES` lines starting with ``--``
+(thousands of MIME parts: the stdlib parser needs ~1 ms per part), or the stdlib parser itself gives
+up (nesting deeper than Python's recursion limit).  Anything else — broken MIME, invalid UTF-8, an
+undecodable charset, a 1 MB line — gives an `InboundMail`, its text possibly empty.  Any other
+exception would be a bug in regbot, not the sender's fault.
 """
 
 from __future__ import annotations
@@ -58,6 +60,7 @@ class InboundMail:
     date: datetime | None
 
 
+MAX_BOUNDARY_LINES = 1000
 _PARSER = BytesParser(policy=default_policy)
 _RECIPIENT_HEADERS = ("to", "cc", "delivered-to", "x-original-to")
 _MAX_REFERENCES = 100  # the first (thread root) and the newest 99: enough to find a conversation
@@ -70,10 +73,12 @@ def parse_mail(raw: bytes, *, bot_address: str, envelope_sender: str | None = No
     """Read one mail.  ``bot_address`` is REGBOT_MAIL_ADDRESS (``register@domain``).
 
     ``envelope_sender`` is the SMTP ``MAIL FROM`` when known (``""`` for a bounce's null sender); the
-    result is otherwise envelope-agnostic.  Raises `MailParseError` only for bytes without any header.
+    result is otherwise envelope-agnostic.  Raises `MailParseError` only for what is not a mail (above).
     """
     if not raw.strip():
         raise MailParseError("empty mail")
+    if raw.count(b"\n--") > MAX_BOUNDARY_LINES:
+        raise MailParseError("too many MIME parts")
     try:
         msg = _PARSER.parsebytes(bytes(raw))
     except (RecursionError, MemoryError) as exc:  # pathological nesting; the parser is otherwise total
@@ -344,8 +349,9 @@ def _guess(data: bytes) -> str:
     if utf8 is not None:
         return utf8
     lossy = data.decode("utf-8", "replace")
-    bad = lossy.count("\ufffd")
-    good = sum(1 for ch in lossy if ord(ch) > 0x7F) - bad
+    sample = lossy[:65536]
+    bad = sample.count("\ufffd")
+    good = sum(1 for ch in sample if ord(ch) > 0x7F) - bad
     if good >= 4 * bad:  # UTF-8 with a few broken bytes, not another charset
         return lossy
     readings = [(text, _japanese_score(text)) for codec in _GUESSES[1:] if (text := _try(data, codec))]

@@ -15,6 +15,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from mail.parse import (
+    MAX_BOUNDARY_LINES,
     InboundMail,
     MailParseError,
     decode_header_text,
@@ -301,11 +302,20 @@ def test_bytes_without_any_header_raise_mail_parse_error(raw: bytes) -> None:
         b'From: a@x.jp\r\nContent-Type: text/plain; charset="\r\n\r\nx',
         b"From: a@x.jp\r\nContent-Type: ;;;===\r\n\r\nx",
         b"From: <<<@>>>\r\nTo: ,,,@,,\r\nMessage-ID: <<>>\r\n\r\nx",
-        b'From: a@x.jp\r\nContent-Type: multipart/mixed; boundary="a"\r\n\r\n' + b"--a\r\n" * 3000,
+        b'From: a@x.jp\r\nContent-Type: multipart/mixed; boundary="a"\r\n\r\n' + b"--a\r\n" * 900,
     ],
 )
 def test_malformed_mail_still_reads(raw: bytes) -> None:
     assert isinstance(parse_mail(raw, bot_address=BOT), InboundMail)
+
+
+def test_thousands_of_mime_parts_raise_mail_parse_error() -> None:
+    parts = "".join(
+        f"--b\r\nContent-Type: text/plain\r\n\r\npart{n}\r\n" for n in range(MAX_BOUNDARY_LINES + 1)
+    )
+    raw = f'From: a@x.jp\r\nContent-Type: multipart/mixed; boundary="b"\r\n\r\n{parts}--b--\r\n'.encode()
+    with pytest.raises(MailParseError):
+        parse_mail(raw, bot_address=BOT)
 
 
 def test_deeply_nested_multipart_is_survived() -> None:
