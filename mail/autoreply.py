@@ -101,7 +101,7 @@ def auto_reason(msg: Message, *, bot_address: str, envelope_sender: str | None =
 
     def first(name: str) -> str:
         values = headers.get(name)
-        return unfold(decode_header_text(values[0])) if values else ""
+        return decode_header_text(values[0]) if values else ""
 
     senders = [address.lower() for _, address in header_addresses(headers.get("from", []))]
     for address in senders:
@@ -121,7 +121,7 @@ def auto_reason(msg: Message, *, bot_address: str, envelope_sender: str | None =
     robots = senders + [a for _, a in header_addresses([*headers.get("sender", []), *return_paths])]
     if envelope_sender:
         robots.append(envelope_sender.strip("<> "))
-    if any(address.rpartition("@")[0 if "@" in address else 2].lower() in _ROBOTS for address in robots):
+    if any((address.rpartition("@")[0] or address).lower() in _ROBOTS for address in robots):
         return "mailer-daemon"
     if mime_type(msg)[0] == "multipart/report":
         return "multipart-report"
@@ -143,7 +143,7 @@ def auto_reason(msg: Message, *, bot_address: str, envelope_sender: str | None =
         return "ooo-subject"
     if _BOUNCE_SUBJECT.search(subject):
         return "bounce-subject"
-    if not senders:
+    if not any("@" in address for address in senders):
         return "no-sender"
     return None
 

@@ -31,7 +31,7 @@ from mail.quotes import extract_reply, html_to_text
 
 
 class MailParseError(ValueError):
-    """The bytes are not a mail (no header field at all): the sender's fault, nothing to answer."""
+    """The bytes are not a mail we can read (see the module docstring): the sender's fault, not ours."""
 
 
 @dataclass(frozen=True)
@@ -89,7 +89,9 @@ def parse_mail(raw: bytes, *, bot_address: str, envelope_sender: str | None = No
 
     from mail.autoreply import auto_reason  # imported here: autoreply reads headers with this module
 
-    senders = header_addresses(headers.get("from", []))
+    senders = [
+        (name, address) for name, address in header_addresses(headers.get("from", [])) if "@" in address
+    ]
     sender_name, sender = senders[0] if senders else ("", None)
     recipients = [address for _, address in header_addresses(_values(headers, *_RECIPIENT_HEADERS))]
     body = _body_text(msg)

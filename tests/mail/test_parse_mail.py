@@ -200,6 +200,11 @@ def test_sender_and_recipients_are_lower_cased() -> None:
     assert mail.reply_key == "Key9"  # the key keeps its case
 
 
+def test_a_from_without_an_address_is_no_sender() -> None:
+    mail = _mail("From: Undisclosed sender", "To: register+k@regbot.example.jp")
+    assert (mail.sender, mail.auto) == (None, "no-sender")
+
+
 @pytest.mark.parametrize(
     ("recipient", "key"),
     [
