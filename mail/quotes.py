@@ -183,8 +183,12 @@ def _ends_reply(line: str) -> bool:
     if not stripped or len(stripped) > _MAX_BOUNDARY:
         return False
     folded = stripped.casefold()
-    return any(marker in folded for marker in MARKERS) or bool(
-        _ORIGINAL.fullmatch(stripped) or _FORWARD.fullmatch(stripped) or _FOOTER.fullmatch(stripped)
+    if any(marker in folded for marker in MARKERS):
+        return True
+    if stripped[0] in "-－" and (_ORIGINAL.fullmatch(stripped) or _FORWARD.fullmatch(stripped)):
+        return True
+    return bool(_FOOTER_HINT.search(folded)) and bool(
+        _FORWARD.fullmatch(stripped) or _FOOTER.fullmatch(stripped)
     )
 
 
@@ -198,9 +202,9 @@ def _is_boundary(view: _View, i: int) -> bool:
         return False
     if _UNDERSCORES.fullmatch(stripped):  # Outlook's rule above the quoted mail's headers
         return any(_HEADER_FROM.match(other) for other in view.following(i, 2))
-    return bool(_HEADER_FROM.match(stripped)) and any(
-        _HEADER_SENT.match(other) for other in view.following(i, 3)
-    )
+    if stripped[0] not in "*Ff差送" or not _HEADER_FROM.match(stripped):
+        return False
+    return any(_HEADER_SENT.match(other) for other in view.following(i, 3))
 
 
 def _attribution_end(view: _View, i: int) -> int:
