@@ -11,11 +11,14 @@ well-behaved auto-responders will not answer them.
 from __future__ import annotations
 
 import html
+import secrets
 from datetime import UTC, datetime
 from email.headerregistry import Address
 from email.message import EmailMessage
 from email.policy import SMTP
-from email.utils import format_datetime, make_msgid, parseaddr
+from email.utils import format_datetime, parseaddr
+
+from mail.autoreply import format_own_message_id
 
 VERIFICATION_SUBJECT = "【総合ポータルサイト】メールアドレス登録確認メール"
 COMPLETION_SUBJECT = "【医療機関等向け総合ポータルサイト】アカウント登録完了メール"
@@ -157,7 +160,8 @@ def _message(
     if reply_to:
         message["Reply-To"] = reply_to
     message["Date"] = format_datetime(now or datetime.now(UTC))
-    message["Message-ID"] = make_msgid(domain=_domain_of(mail_from))
+    # Our own marker, so a mail of ours coming back (a loop) is recognised by its Message-ID too.
+    message["Message-ID"] = format_own_message_id(secrets.token_hex(16), _domain_of(mail_from))
     message["Auto-Submitted"] = "auto-generated"  # RFC 3834: auto-responders must not answer
     message["X-Auto-Response-Suppress"] = "All"  # the same, for Exchange/Outlook
     return message

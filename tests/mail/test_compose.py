@@ -228,3 +228,28 @@ def test_completion_mail_never_holds_a_password() -> None:
     )
     for body in (_text(message), _html(message)):
         assert re.findall(r"パスワード：([^\r\n<]*)", body) == ["設定いただいたパスワード"]
+
+
+def test_our_message_ids_carry_the_marker_loops_are_caught_by():
+    """A verification mail of ours that comes back is recognised by its Message-ID alone."""
+    from mail.autoreply import is_own_message_id
+    from mail.compose import completion_mail, verification_mail
+
+    mails = [
+        verification_mail(
+            to="kikin@example.jp",
+            family_name="基金",
+            given_name="太郎",
+            link="http://127.0.0.1:8080/verify/abc",
+            ttl_hours=24,
+            mail_from="register@example.jp",
+        ),
+        completion_mail(
+            to="kikin@example.jp",
+            username="kikin@example.jp",
+            portal_url="http://127.0.0.1:8080/",
+            mail_from="register@example.jp",
+        ),
+    ]
+    for message in mails:
+        assert is_own_message_id(message["Message-ID"], "example.jp")
