@@ -270,3 +270,11 @@ async def conversations_by_email(conn: AsyncConnection, email: str) -> list[str]
     ordered = select(conversations.c.id).where(conversations.c.id.in_(sorted(found)))
     ordered = ordered.order_by(conversations.c.updated_at.desc())
     return [str(value) for value in (await conn.execute(ordered)).scalars()]
+
+
+async def conversations_by_id_prefix(conn: AsyncConnection, prefix: str, *, limit: int = 2) -> list[str]:
+    """Ids starting with ``prefix`` (staff may type the first characters shown in a thread)."""
+    if not prefix or not all(char in "0123456789abcdef" for char in prefix):
+        return []
+    query = select(conversations.c.id).where(conversations.c.id.like(prefix + "%")).limit(limit)
+    return [str(value) for value in (await conn.execute(query)).scalars()]
