@@ -56,6 +56,7 @@ log = logging.getLogger(__name__)
 CHANNEL = "slack"
 EVENTS_PATH = "/slack/events"
 SHUTDOWN_GRACE_SECONDS = 10.0
+STAFF_ANSWER_SECONDS = 2.0  # a staff command answered within Slack's 3 s, or later in a DM
 _MENTION = re.compile(r"<[@!][^>]*>")
 _DM_CACHE_LIMIT = 10_000
 
@@ -90,6 +91,16 @@ class SlackService(Protocol):
     ) -> SlackTurn: ...
 
     def register_deliverer(self, kind: str, deliverer: Any, *, channel: str | None = None) -> None: ...
+
+
+class HelpdeskPort(Protocol):
+    """What the channel needs of the help desk (bot.helpdesk_staff.StaffDesk), when one is attached."""
+
+    def is_staff(self, user: str) -> bool: ...
+    def handles(self, word: str, argument: str) -> bool: ...
+    def is_helpdesk_channel(self, channel: str) -> bool: ...
+    async def command(self, user: str, word: str, argument: str, *, command_id: str) -> str: ...
+    async def on_channel_message(self, event: dict[str, Any], message_id: str) -> None: ...
 
 
 class SlackChannel:
@@ -129,6 +140,9 @@ class SlackChannel:
         self._socket: AsyncSocketModeHandler | None = None
         self._session: aiohttp.ClientSession | None = None
         self._stopping = False
+        # The help desk (SPEC §6), attached by bot.helpdesk.install_helpdesk: thread replies in the
+        # help-desk channel and the staff forms of /regbot go to it.
+        self.helpdesk: HelpdeskPort | None = None
         self._register_listeners()
 
     # ------------------------------------------------------------------------------------ lifecycle
@@ -184,10 +198,11 @@ class SlackChannel:
         bolt_response = await self.app.async_dispatch(await to_bolt_request(request))
         return await to_aiohttp_response(bolt_response)
 
-    def _spawn(self, work: Coroutine[Any, Any, Any], *, what: str) -> None:
+    def _spawn(self, work: Coroutine[Any, Any, Any], *, what: str) -> asyncio.Task[Any]:
         task = asyncio.get_running_loop().create_task(work)
         self._tasks.add(task)
         task.add_done_callback(lambda done: self._finished(done, what))
+        return task
 
     def _finished(self, task: asyncio.Task[Any], what: str) -> None:
         self._tasks.discard(task)
@@ -221,6 +236,12 @@ class SlackChannel:
         context: Mapping[str, Any],
     ) -> None:
         await ack()
+        helpdesk = self.helpdesk
+        if helpdesk is not None and helpdesk.is_helpdesk_channel(str(event.get("channel") or "")):
+            if _from_a_person(event, context):
+                message_id = str(body.get("event_id") or f"helpdesk:{event.get('channel')}:{event.get('ts')}")
+                self._spawn(self._helpdesk_message(helpdesk, event, message_id), what="help-desk message")
+            return
         if event.get("channel_type") != "im" or not _from_a_person(event, context):
             return
         channel = str(event.get("channel") or "")
@@ -239,6 +260,11 @@ class SlackChannel:
             # does not for a person's message); the engine's reply warns either way.
             with contextlib.suppress(SlackApiError, SlackClientError, OSError):
                 await self.client.chat_delete(channel=channel, ts=ts)
+
+    async def _helpdesk_message(self, helpdesk: HelpdeskPort, event: dict[str, Any], message_id: str) -> None:
+        """One thread's staff messages in arrival order, so the person reads them as written."""
+        async with self._serial.hold(f"helpdesk:{event.get('thread_ts') or event.get('ts')}"):
+            await helpdesk.on_channel_message(event, message_id)
 
     async def _on_mention(
         self,
@@ -271,6 +297,14 @@ class SlackChannel:
         word, _, rest = str(command.get("text") or "").strip().partition(" ")
         word = word.lower()
         user = str(command.get("user_id") or "")
+        helpdesk = self.helpdesk
+        if helpdesk is not None and helpdesk.handles(word, rest):
+            if not helpdesk.is_staff(user):  # nothing happens: a private refusal only
+                await ack(text=slack_text("command.staff_only", "ja"), response_type="ephemeral")
+                return
+            command_id = str(command.get("trigger_id") or command.get("command_ts") or "")
+            await self._staff_command(ack, helpdesk, user, word, rest.strip(), command_id)
+            return
         inbound = _COMMANDS.get(word)
         if inbound is None or rest.strip():
             staff = user in self._config.helpdesk_staff
@@ -283,6 +317,34 @@ class SlackChannel:
         await ack(text=answer, response_type="ephemeral")
         message_id = f"command:{command.get('trigger_id') or command.get('command_ts') or ''}"
         self._spawn(self._command(user, inbound, message_id), what="command")
+
+    async def _staff_command(
+        self,
+        ack: Callable[..., Awaitable[None]],
+        helpdesk: HelpdeskPort,
+        user: str,
+        word: str,
+        argument: str,
+        command_id: str,
+    ) -> None:
+        """Answer in the ack when the work is quick (it usually is); else ack now, answer in a DM."""
+        work = self._spawn(
+            helpdesk.command(user, word, argument, command_id=command_id), what="staff command"
+        )
+        done, _ = await asyncio.wait({work}, timeout=STAFF_ANSWER_SECONDS)
+        if work not in done:
+            await ack(text=slack_text("command.staff_later", "ja"), response_type="ephemeral")
+            self._spawn(self._staff_answer_later(work, user), what="staff command answer")
+            return
+        answer = slack_text("command.failed", "ja") if work.exception() else work.result()
+        await ack(text=answer, response_type="ephemeral")
+
+    async def _staff_answer_later(self, work: asyncio.Task[str], user: str) -> None:
+        try:
+            answer = await work
+        except Exception:  # logged by the task's own callback (type only)
+            answer = slack_text("command.failed", "ja")
+        await self.client.chat_postMessage(channel=await self._open_dm(user), text=answer)
 
     async def _command(self, user: str, inbound: Inbound, message_id: str) -> None:
         await self._turn(await self._open_dm(user), inbound, message_id)

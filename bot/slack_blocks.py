@@ -66,6 +66,7 @@ SLACK_TEXT: dict[str, dict[str, str]] = {
             "`/regbot resend`（確認メールの再送）、`/regbot cancel`（中止）、`/regbot help`（この説明）"
         ),
         "command.staff_only": "このコマンドはヘルプデスク担当者のみ使えます。",
+        "command.staff_later": "受け付けました。結果はDM（ダイレクトメッセージ）でお知らせします。",
         "command.failed": "ただいま処理できませんでした。少し時間をおいてもう一度お試しください。",
     },
     "en": {
@@ -88,6 +89,7 @@ SLACK_TEXT: dict[str, dict[str, str]] = {
             "(a new confirmation mail), `/regbot cancel`, `/regbot help` (this text)"
         ),
         "command.staff_only": "This command is for help-desk staff only.",
+        "command.staff_later": "Received. The result will come as a direct message.",
         "command.failed": "That could not be done just now. Please try again in a moment.",
     },
 }

@@ -18,14 +18,17 @@ def listed(section: str) -> set[str]:
 
 def test_events_scopes_and_command() -> None:
     text = MANIFEST.read_text(encoding="utf-8")
-    assert listed("bot_events") == {"app_mention", "message.im"}
+    assert listed("bot_events") == {"app_mention", "message.im", "message.channels", "message.groups"}
     assert listed("bot") == {
         "app_mentions:read",
+        "channels:history",
         "chat:write",
         "commands",
+        "groups:history",
         "im:history",
         "im:read",
         "im:write",
+        "reactions:write",
     }
     assert "command: /regbot" in text
     assert re.search(r"interactivity:\n\s+is_enabled: true", text)
