@@ -21,6 +21,8 @@ TOKEN_WITHHELD = "（リンク・トークン省略）"
 PUBLIC_FIELDS = frozenset({"institution_type", "prefecture", "terms_agreed"})
 # Prompts whose answer is not personal (the summary, yes/no, choosing among looked-up towns).
 PUBLIC_PROMPTS = frozenset({*PUBLIC_FIELDS, "confirm", "postal_town"})
+# Personal fields whose values free-text masking recognises anywhere in a sentence (digits, addresses).
+PATTERN_FIELDS = frozenset({"phone", "email", "postal_code", "institution_code", "established_on"})
 
 
 def mask_name(value: str) -> str:
@@ -116,17 +118,22 @@ _TOKEN_LIKE = re.compile(r"[A-Za-z0-9_-]{20,}")
 def mask_message(text: str, *, awaiting: str | None, values: Mapping[str, str]) -> str:
     """A person's message for the help-desk thread.
 
-    Password-looking text is never shown; while a personal field is awaited the whole answer is masked;
-    otherwise addresses, digit runs of four or more, links and token-like strings are masked, and so is
-    any value the conversation already holds (a name typed again in a sentence).
+    Password-looking text is never shown.  A bare answer to a personal field is masked as that field's
+    value; while a free-text field (a name, an address) is awaited any sentence is masked whole, since the
+    answer may be anywhere in it.  Otherwise addresses, digit runs of four or more, links, token-like
+    strings and every value the conversation already holds (a name typed again) are masked.
     """
     normalised = unicodedata.normalize("NFKC", text).strip()
     if not normalised:
         return ""
     if any(looks_like_password(word) for word in [normalised, *normalised.split()]):
         return PASSWORD_WITHHELD
-    if awaiting is not None and awaiting not in PUBLIC_PROMPTS:
-        return mask_value(awaiting, normalised) if "\n" not in normalised else mask_text(normalised)
+    personal = awaiting is not None and awaiting not in PUBLIC_PROMPTS
+    bare = not any(char.isspace() for char in normalised)
+    if personal and bare:
+        return mask_value(str(awaiting), normalised)
+    if personal and awaiting not in PATTERN_FIELDS:
+        return mask_text(normalised)
     masked = _URL.sub(TOKEN_WITHHELD, normalised)
     masked = _TOKEN_LIKE.sub(TOKEN_WITHHELD, masked)
     masked = _EMAIL.sub(lambda m: mask_email(m.group(0).replace("＠", "@")), masked)

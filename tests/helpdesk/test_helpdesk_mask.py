@@ -79,7 +79,12 @@ def test_values_by_field(field_id: str, value: str, masked: str) -> None:
     assert mask_value(field_id, value) == masked
 
 
-VALUES = {"family_name": "基金", "given_name": "太郎", "email": "kikin.taro@example.jp", "phone": "0312345678"}
+VALUES = {
+    "family_name": "基金",
+    "given_name": "太郎",
+    "email": "kikin.taro@example.jp",
+    "phone": "0312345678",
+}
 
 
 @pytest.mark.parametrize(
@@ -115,3 +120,15 @@ def test_a_message_never_shows_a_known_value_in_full(noise: str) -> None:
 
 def test_masks_are_made_of_the_full_width_star() -> None:
     assert STAR == "＊"
+
+
+@pytest.mark.parametrize(
+    ("text", "awaiting", "shown"),
+    [
+        ("山田です", "family_name", "山＊＊＊"),  # a sentence while a name is awaited: masked whole
+        ("電話は 03-9876-5432 です", "phone", "電話は 03-＊＊＊＊-＊＊32 です"),
+        ("メールは yamada.hanako@example.jp です", "email", "メールは y＊＊＊@example.jp です"),
+    ],
+)
+def test_sentences_while_a_personal_field_is_awaited(text: str, awaiting: str, shown: str) -> None:
+    assert mask_message(text, awaiting=awaiting, values={}) == shown
