@@ -11,14 +11,26 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from bot.config import Config
+import pytest
+
+from bot.config import Config, load_config
 from bot.outbox import decode_reply
 from bot.passwords import Passwords, is_argon2id
 from bot.service import Service
 from conversations.render import render_text
 from conversations.types import Start, Text
 from storage import conversations, outbox
-from tests.conftest import BRANCH_A, EMAIL, PASSWORD, FakeClock, database_text, fill_in, token_in
+from tests.conftest import (
+    BRANCH_A,
+    EMAIL,
+    PASSWORD,
+    FakeClock,
+    database_text,
+    empty_postgres_database,
+    fill_in,
+    token_in,
+)
+from tests.services import PostgresServer
 
 
 async def _conversation(service: Service, channel: str, address: str) -> conversations.Conversation:
@@ -113,10 +125,24 @@ asyncio.run(main(sys.argv[1], sys.argv[2], int(sys.argv[3])))
 """
 
 
-async def test_two_processes_handle_one_conversation_without_losing_a_turn(
-    service: Service, config: Config
-) -> None:
-    """This process and another OS process send messages to one conversation at once: all turns land."""
+@pytest.fixture
+def postgres_config(postgres: PostgresServer) -> Config:
+    return load_config({"REGBOT_DATABASE_URL": empty_postgres_database(postgres)})
+
+
+@pytest.mark.postgres
+async def test_two_processes_handle_one_conversation_without_losing_a_turn(postgres_config: Config) -> None:
+    """This process and another OS process send messages to one conversation at once: all turns land.
+    (PostgreSQL is the database for several processes; SQLite shares its file with `regbot serve` in
+    tests/bot/test_serve.py.)"""
+    service = await Service.open(postgres_config, passwords=Passwords.cheap(), migrate=False)
+    try:
+        await _two_processes(service, postgres_config)
+    finally:
+        await service.close()
+
+
+async def _two_processes(service: Service, config: Config) -> None:
     await service.handle("slack", "D1", Start(channel="slack"), message_id="start")
     root = str(Path(__file__).resolve().parents[2])
     worker = await asyncio.create_subprocess_exec(

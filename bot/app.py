@@ -1,0 +1,129 @@
+"""`regbot serve` and `regbot migrate`: everything wired in one place.
+
+``serve`` migrates, then runs in one process: the verification pages (aiohttp), the outbox delivery loop,
+the scheduled jobs, and the channels (added by their issues in `_channels`).  SIGINT / SIGTERM stop it
+cleanly: the web server stops taking requests, the loops finish what they are doing, and whatever is
+still queued stays in the outbox for the next start — nothing is lost, nothing is sent twice.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+from collections.abc import Awaitable, Callable, Sequence
+
+from aiohttp import web
+
+from bot.config import Config
+from bot.jobs import Housekeeping
+from bot.service import Service
+from bot.web import make_web_app
+from storage.db import Database
+from storage.migrate import upgrade
+
+log = logging.getLogger(__name__)
+
+StopChannel = Callable[[], Awaitable[None]]
+"""Stops a channel that `serve` started."""
+
+ChannelStarter = Callable[[Service, Config], Awaitable[StopChannel | None]]
+"""Starts one inbound channel (SMTP listener, IMAP reader, Slack) on the shared service; returns how to
+stop it, or None when the configuration leaves it off.  It may register outbox deliverers
+(``service.register_deliverer("reply", …, channel="slack")``) before returning."""
+
+_SHUTDOWN_GRACE_SECONDS = 10.0
+
+
+async def migrate(config: Config) -> None:
+    """`regbot migrate`: the schema at REGBOT_DATABASE_URL up to date (idempotent)."""
+    db = Database.open(config.database_url)
+    try:
+        await upgrade(db)
+    finally:
+        await db.dispose()
+
+
+def _channels(config: Config) -> list[ChannelStarter]:
+    """The inbound channels `serve` starts.  Hook for later issues: the SMTP listener (always, on
+    REGBOT_SMTP_HOST:PORT), IMAP when REGBOT_IMAP_URL is set, Slack when SLACK_BOT_TOKEN is set."""
+    return []
+
+
+async def serve(
+    config: Config,
+    *,
+    ready: asyncio.Event | None = None,
+    stop: asyncio.Event | None = None,
+    channels: Sequence[ChannelStarter] | None = None,
+) -> None:
+    """Run until SIGINT / SIGTERM (or until ``stop`` is set).  ``ready`` is set once everything listens."""
+    stop = stop or asyncio.Event()
+    loop = asyncio.get_running_loop()
+    handled: list[signal.Signals] = []
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(ValueError, RuntimeError, NotImplementedError):  # not the main thread
+            loop.add_signal_handler(signum, stop.set)
+            handled.append(signum)
+
+    service = await Service.open(config)
+    log.info("database ready (%s, schema up to date)", service.db.dialect)
+    runner: web.AppRunner | None = None
+    tasks: list[asyncio.Task[None]] = []
+    stoppers: list[StopChannel] = []
+    try:
+        app = make_web_app(
+            service.verification,
+            public_url=config.public_url,
+            portal_url=config.portal_url,
+            ttl_hours=config.token_ttl_hours,
+        )
+        runner = web.AppRunner(app, handle_signals=False)
+        await runner.setup()
+        await web.TCPSite(runner, config.http_host, config.http_port).start()
+        log.info(
+            "web pages listening on http://%s:%d (links under %s)",
+            config.http_host,
+            config.http_port,
+            config.public_url,
+        )
+
+        tasks.append(asyncio.create_task(service.outbox.run(stop), name="outbox"))
+        way = "an SMTP relay" if config.smtp_relay else f".eml files in {config.outbox_dir}"
+        log.info("outbox delivery started (mail via %s)", way)
+        tasks.append(asyncio.create_task(Housekeeping(service).run(stop), name="housekeeping"))
+        log.info(
+            "scheduled jobs started (reminder after %gh, expiry after %gh, retention %g days)",
+            config.remind_after_hours,
+            config.expire_after_hours,
+            config.retention_days,
+        )
+        for start in _channels(config) if channels is None else channels:
+            stopper = await start(service, config)
+            if stopper is not None:
+                stoppers.append(stopper)
+
+        if ready is not None:
+            ready.set()
+        log.info("regbot serving; Ctrl-C or SIGTERM stops")
+        await stop.wait()
+        log.info("stopping")
+    finally:
+        stop.set()
+        for stopper in reversed(stoppers):
+            try:
+                await stopper()
+            except Exception:
+                log.exception("a channel failed to stop cleanly")
+        if runner is not None:
+            await runner.cleanup()
+        if tasks:
+            _, pending = await asyncio.wait(tasks, timeout=_SHUTDOWN_GRACE_SECONDS)
+            for task in pending:  # a send still hanging: its row stays queued and is retried later
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+        await service.close()
+        for signum in handled:
+            loop.remove_signal_handler(signum)
+        log.info("stopped")
