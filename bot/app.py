@@ -28,10 +28,11 @@ log = logging.getLogger(__name__)
 StopChannel = Callable[[], Awaitable[None]]
 """Stops a channel that `serve` started."""
 
-ChannelStarter = Callable[[Service, Config], Awaitable[StopChannel | None]]
-"""Starts one inbound channel (SMTP listener, IMAP reader, Slack) on the shared service; returns how to
-stop it, or None when the configuration leaves it off.  It may register outbox deliverers
-(``service.register_deliverer("reply", …, channel="slack")``) before returning."""
+ChannelStarter = Callable[[Service, Config, web.Application], Awaitable[StopChannel | None]]
+"""Starts one inbound channel (SMTP listener, IMAP reader, Slack) on the shared service, before the web
+server listens: it may add routes to the web application (``/slack/events``) and register outbox
+deliverers (``service.register_deliverer("reply", …, channel="slack")``).  Returns how to stop it, or
+None when the configuration leaves it off."""
 
 _SHUTDOWN_GRACE_SECONDS = 10.0
 
@@ -58,7 +59,9 @@ async def serve(
     stop: asyncio.Event | None = None,
     channels: Sequence[ChannelStarter] | None = None,
 ) -> None:
-    """Run until SIGINT / SIGTERM (or until ``stop`` is set).  ``ready`` is set once everything listens."""
+    """Run until SIGINT / SIGTERM (or until ``stop`` is set).  ``ready`` is set once everything listens.
+
+    ``channels`` replaces the configured channels (tests); the default comes from `_channels`."""
     stop = stop or asyncio.Event()
     loop = asyncio.get_running_loop()
     handled: list[signal.Signals] = []
@@ -79,6 +82,10 @@ async def serve(
             portal_url=config.portal_url,
             ttl_hours=config.token_ttl_hours,
         )
+        for start in _channels(config) if channels is None else channels:
+            stopper = await start(service, config, app)
+            if stopper is not None:
+                stoppers.append(stopper)
         runner = web.AppRunner(app, handle_signals=False)
         await runner.setup()
         await web.TCPSite(runner, config.http_host, config.http_port).start()
@@ -99,10 +106,6 @@ async def serve(
             config.expire_after_hours,
             config.retention_days,
         )
-        for start in _channels(config) if channels is None else channels:
-            stopper = await start(service, config)
-            if stopper is not None:
-                stoppers.append(stopper)
 
         if ready is not None:
             ready.set()

@@ -18,9 +18,10 @@ from pathlib import Path
 
 import aiohttp
 import pytest
+from aiohttp import web
 from sqlalchemy import text
 
-from bot.app import migrate, serve
+from bot.app import StopChannel, migrate, serve
 from bot.config import Config, load_config
 from bot.passwords import Passwords
 from bot.service import Service
@@ -91,9 +92,24 @@ async def _until(check: Callable[[], object], *, timeout: float, what: str) -> N
 
 
 async def test_serve_in_process_answers_and_stops_cleanly(serve_config: Config) -> None:
-    """serve: migrates, answers /healthz and the link page, and returns when told to stop."""
+    """serve: migrates, answers /healthz and the link page, starts the channels (which may add routes)
+    before listening, and stops them and itself when told to."""
     ready, stop = asyncio.Event(), asyncio.Event()
-    task = asyncio.create_task(serve(serve_config, ready=ready, stop=stop))
+    events: list[str] = []
+
+    async def channel(service: Service, config: Config, app: web.Application) -> StopChannel:
+        async def pong(request: web.Request) -> web.Response:
+            return web.Response(text="pong")
+
+        app.router.add_get("/channel/ping", pong)
+        events.append("started")
+
+        async def stop_channel() -> None:
+            events.append("stopped")
+
+        return stop_channel
+
+    task = asyncio.create_task(serve(serve_config, ready=ready, stop=stop, channels=[channel]))
     await asyncio.wait_for(ready.wait(), timeout=30)
     base = f"http://127.0.0.1:{serve_config.http_port}"
     async with aiohttp.ClientSession() as http:
@@ -101,8 +117,11 @@ async def test_serve_in_process_answers_and_stops_cleanly(serve_config: Config) 
             assert response.status == 200
         async with http.get(f"{base}/verify/{'x' * 43}") as response:
             assert "不正な操作が行われました" in await response.text()
+        async with http.get(f"{base}/channel/ping") as response:
+            assert await response.text() == "pong"
     stop.set()
     await asyncio.wait_for(task, timeout=15)
+    assert events == ["started", "stopped"]
 
 
 # ------------------------------------------------------------------------------------ crash safety
