@@ -23,7 +23,7 @@ from datetime import UTC, datetime
 from bot.config import Config
 from bot.outbox import MAIL_KINDS, Delivery, MailDeliverer, Outbox, OutboxDeliverer, replies_of
 from bot.passwords import Passwords
-from bot.turns import Prehashed, TurnWriter
+from bot.turns import Prehashed, TurnHook, TurnWriter
 from bot.verification import ServiceBusy, StorageVerification
 from conversations.engine import mentioned_emails, new_state, step
 from conversations.state import dump_state, load_state
@@ -40,7 +40,7 @@ Clock = Callable[[], datetime]
 CONSOLE = "console"
 _ATTEMPTS = 8
 
-__all__ = ["Clock", "Delivery", "Service", "ServiceBusy", "Turn", "utc_now"]
+__all__ = ["Clock", "Delivery", "Service", "ServiceBusy", "Turn", "TurnHook", "utc_now"]
 
 
 def utc_now() -> datetime:
@@ -68,14 +68,17 @@ class Service:
         self.db = db
         self.clock = clock
         self.passwords = passwords or Passwords()
-        self._writer = TurnWriter(config, self.passwords)
+        self._turn_hooks: list[TurnHook] = []
+        self._writer = TurnWriter(config, self.passwords, self._turn_hooks)
         self.outbox = Outbox(db, config, clock)
         mailer = MailDeliverer(
             mail or deliverer_from_settings(config.smtp_relay.reveal(), config.outbox_dir), config.mail_from
         )
         for kind in MAIL_KINDS:
             self.outbox.register(kind, mailer)
-        self.verification = StorageVerification(db, config, clock, self.passwords, committed=self.outbox.wake)
+        self.verification = StorageVerification(
+            db, config, clock, self.passwords, committed=self.outbox.wake, hooks=self._turn_hooks
+        )
 
     @classmethod
     async def open(
@@ -102,6 +105,10 @@ class Service:
     ) -> None:
         """Plug in a channel: e.g. ``register_deliverer("reply", slack_replies, channel="slack")``."""
         self.outbox.register(kind, deliverer, channel=channel)
+
+    def add_turn_hook(self, hook: TurnHook) -> None:
+        """Run ``hook`` in every turn's transaction (messages, reminders, expiry, completion)."""
+        self._turn_hooks.append(hook)
 
     # ---------------------------------------------------------------------------------- inbound
 
@@ -138,11 +145,11 @@ class Service:
                 conversation = await conversations.create(
                     conn, channel, address, dump_state(new_state(channel, lang)), now
                 )
-            if message_id is not None:
-                if await conversations.seen(conn, channel, message_id):
-                    log.info("conversation %s: message already processed", conversation.id)
-                    return Turn(conversation_id=conversation.id, replies=(), duplicate=True)
-                await conversations.record_processed(conn, channel, message_id, conversation.id, now)
+            if message_id is not None and not await conversations.record_processed(
+                conn, channel, message_id, conversation.id, now
+            ):
+                log.info("conversation %s: message already processed", conversation.id)
+                return Turn(conversation_id=conversation.id, replies=(), duplicate=True)
             text = inbound.text if isinstance(inbound, Start | Text) else ""
             mentioned = mentioned_emails(text) if text else frozenset()
             registered = await registrations.registered_among(conn, mentioned)

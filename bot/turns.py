@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import logging
 import secrets
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -43,6 +43,10 @@ from storage.conversations import KEEP, Conversation, Keep
 log = logging.getLogger(__name__)
 
 Clock = Callable[[], datetime]
+
+TurnHook = Callable[[AsyncConnection, Conversation, State, Inbound, Step, datetime], Awaitable[None]]
+"""Runs inside a turn's transaction after its state is saved (help desk: escalations, thread copies).
+It may write rows with the connection; raising aborts the turn."""
 
 _INBOUND_EVENTS: dict[type[Any], str] = {
     Start: "inbound.start",
@@ -79,6 +83,7 @@ class Prehashed:
 class TurnWriter:
     config: Config
     passwords: Passwords
+    hooks: list[TurnHook] = field(default_factory=list)  # shared with the service: add_turn_hook
 
     async def write(
         self,
@@ -158,6 +163,8 @@ class TurnWriter:
             conn, conversation, dump_state(step.state), now, password_hash=password_hash, activity=activity
         )
         await conversations.record_audit(conn, conversation.id, events, now)
+        for hook in self.hooks:
+            await hook(conn, conversation, before, inbound, step, now)
 
     async def _send_link(
         self,

@@ -22,7 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from bot.config import Config
 from bot.outbox import COMPLETION_MAIL
 from bot.passwords import Passwords
-from bot.turns import TurnWriter
+from bot.turns import TurnHook, TurnWriter
 from conversations.engine import step
 from conversations.rules.errors import RuleError
 from conversations.rules.password import check_password
@@ -106,12 +106,13 @@ class StorageVerification:
         passwords: Passwords,
         *,
         committed: Callable[[], None] = lambda: None,
+        hooks: list[TurnHook] | None = None,
     ) -> None:
         self._db = db
         self._config = config
         self._clock = clock
         self._passwords = passwords
-        self._writer = TurnWriter(config, passwords)
+        self._writer = TurnWriter(config, passwords, [] if hooks is None else hooks)
         self._committed = committed  # wakes the outbox loop
 
     async def _look(self, token: str) -> tuple[TokenRecord | None, LinkState]:

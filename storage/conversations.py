@@ -9,6 +9,8 @@ from datetime import datetime
 from typing import Any, Final
 
 from sqlalchemy import delete, insert, select, update
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -212,13 +214,20 @@ async def seen(conn: AsyncConnection, channel: str, message_id: str) -> bool:
 
 async def record_processed(
     conn: AsyncConnection, channel: str, message_id: str, conversation_id: str, now: datetime
-) -> None:
-    """Remember an inbound message id; a concurrent twin makes the commit raise `Conflict`."""
-    await conn.execute(
-        insert(processed_messages).values(
-            channel=channel, message_id=message_id, conversation_id=conversation_id, processed_at=now
-        )
+) -> bool:
+    """Remember an inbound message id in one statement; False when it is already there (a repeat).
+
+    ``INSERT … ON CONFLICT DO NOTHING`` (SQLite and PostgreSQL alike): a twin being inserted by another
+    transaction makes this one wait for it and then report the repeat, instead of failing.
+    """
+    dialect_insert = postgresql_insert if conn.dialect.name == "postgresql" else sqlite_insert
+    statement = (
+        dialect_insert(processed_messages)
+        .values(channel=channel, message_id=message_id, conversation_id=conversation_id, processed_at=now)
+        .on_conflict_do_nothing(index_elements=["channel", "message_id"])
+        .returning(processed_messages.c.id)
     )
+    return (await conn.execute(statement)).first() is not None
 
 
 async def forget_processed(conn: AsyncConnection, before: datetime) -> int:

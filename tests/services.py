@@ -64,9 +64,12 @@ def _postgres_bin() -> Path | None:
 
 
 def _install_postgres() -> None:
+    """``apt-get update`` once, then Debian's ``postgresql``; waits for a dpkg lock another test set-up
+    (Chromium, Dovecot) may hold."""
     env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-    for command in (["apt-get", "update"], ["apt-get", "install", "-y", "postgresql"]):
-        result = subprocess.run(command, env=env, capture_output=True, text=True, timeout=600, check=False)
+    apt = ["apt-get", "-o", "DPkg::Lock::Timeout=600", "-q"]
+    for command in ([*apt, "update"], [*apt, "install", "-y", "postgresql"]):
+        result = subprocess.run(command, env=env, capture_output=True, text=True, timeout=1200, check=False)
         if result.returncode != 0:
             raise ServiceUnavailable(f"{' '.join(command)} failed: {result.stderr.strip()[-500:]}")
 

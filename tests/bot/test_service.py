@@ -282,3 +282,37 @@ def _json(value: object) -> dict[str, Any]:
     loaded = json.loads(value) if isinstance(value, str) else value
     assert isinstance(loaded, dict)
     return loaded
+
+
+async def test_the_same_message_twice_at_once_is_processed_once(config: Config, clock: FakeClock) -> None:
+    """A Slack retry racing the original through two connection pools: one turn, one duplicate."""
+    services = [
+        await Service.open(config, clock=clock, passwords=Passwords.cheap(), migrate=False) for _ in range(2)
+    ]
+    try:
+        await services[0].handle("slack", "D1", Start(channel="slack"), message_id="Ev0")
+        turns = await asyncio.gather(
+            *(service.handle("slack", "D1", Text("基金"), message_id="Ev1") for service in services)
+        )
+        assert sorted(turn.duplicate for turn in turns) == [False, True]
+        assert (await _conversation(services[0], "slack", "D1")).version == 2
+    finally:
+        for service in services:
+            await service.close()
+
+
+async def test_turn_hooks_run_inside_every_kind_of_turn(service: Service) -> None:
+    """A turn hook sees messages, jobs' steps and the completion, and what it writes commits with them."""
+    seen: list[str] = []
+
+    async def hook(conn: Any, conversation: Any, before: Any, inbound: Any, step: Any, now: Any) -> None:
+        seen.append(type(inbound).__name__)
+        await conversations.record_audit(conn, conversation.id, [("hooked", None)], now)
+
+    service.add_turn_hook(hook)
+    await fill_in(service)
+    (mail,) = await service.deliver_outbox()
+    await service.verification.complete(token_in(mail.location), None, None)
+    assert seen[0] == "Start" and seen[-1] == "VerificationCompleted" and "Secret" in seen
+    hooked = await _rows(service, "SELECT count(*) FROM audit WHERE event = 'hooked'")
+    assert hooked == [(len(seen),)]
