@@ -1,9 +1,11 @@
 """`regbot serve` and `regbot migrate`: everything wired in one place.
 
 ``serve`` migrates, then runs in one process: the verification pages (aiohttp), the outbox delivery loop,
-the scheduled jobs, and the channels (added by their issues in `_channels`).  SIGINT / SIGTERM stop it
-cleanly: the web server stops taking requests, the loops finish what they are doing, and whatever is
-still queued stays in the outbox for the next start — nothing is lost, nothing is sent twice.
+the scheduled jobs, and the channels (`_channels`: SMTP and IMAP, Slack).  Several processes may share one
+PostgreSQL: the scheduled jobs and the IMAP reader then run in one of them at a time (`bot.leader`).
+SIGINT / SIGTERM stop it cleanly: the web server stops taking requests, the loops finish what they are
+doing, and whatever is still queued stays in the outbox for the next start — nothing is lost, nothing is
+sent twice.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from aiohttp import web
 
 from bot.config import Config
 from bot.jobs import Housekeeping
+from bot.leader import Leadership, background_duty
 from bot.service import Service
 from bot.web import make_web_app
 from storage.db import Database
@@ -46,10 +49,26 @@ async def migrate(config: Config) -> None:
         await db.dispose()
 
 
-def _channels(config: Config) -> list[ChannelStarter]:
-    """The inbound channels `serve` starts.  Hook for later issues: the SMTP listener (always, on
-    REGBOT_SMTP_HOST:PORT), IMAP when REGBOT_IMAP_URL is set, Slack when SLACK_BOT_TOKEN is set."""
-    return []
+def _channels(config: Config, leadership: Leadership | None = None) -> list[ChannelStarter]:
+    """The inbound channels `serve` starts: the SMTP listener (always, on REGBOT_SMTP_HOST:PORT) with IMAP
+    when REGBOT_IMAP_URL is set (read by the leader only), and Slack when SLACK_BOT_TOKEN is set."""
+
+    async def email(service: Service, config: Config, app: web.Application) -> StopChannel | None:
+        from mail.channel import start_email_channel
+
+        return await start_email_channel(service, config, leadership=leadership)
+
+    async def slack(service: Service, config: Config, app: web.Application) -> StopChannel | None:
+        from bot.slack import make_slack
+
+        channel = make_slack(config, service)
+        if channel is None:
+            return None
+        channel.add_routes(app)
+        await channel.start()
+        return channel.stop
+
+    return [email, slack]
 
 
 async def serve(
@@ -72,6 +91,9 @@ async def serve(
 
     service = await Service.open(config)
     log.info("database ready (%s, schema up to date)", service.db.dialect)
+    # Scheduled jobs (and IMAP, added by the email channel) run in one process at a time (bot/leader.py).
+    leadership = Leadership(service.db)
+    leadership.add("scheduled jobs", background_duty(Housekeeping(service).run, name="housekeeping"))
     runner: web.AppRunner | None = None
     tasks: list[asyncio.Task[None]] = []
     stoppers: list[StopChannel] = []
@@ -82,7 +104,7 @@ async def serve(
             portal_url=config.portal_url,
             ttl_hours=config.token_ttl_hours,
         )
-        for start in _channels(config) if channels is None else channels:
+        for start in _channels(config, leadership) if channels is None else channels:
             stopper = await start(service, config, app)
             if stopper is not None:
                 stoppers.append(stopper)
@@ -99,9 +121,9 @@ async def serve(
         tasks.append(asyncio.create_task(service.outbox.run(stop), name="outbox"))
         way = "an SMTP relay" if config.smtp_relay else f".eml files in {config.outbox_dir}"
         log.info("outbox delivery started (mail via %s)", way)
-        tasks.append(asyncio.create_task(Housekeeping(service).run(stop), name="housekeeping"))
+        tasks.append(asyncio.create_task(leadership.run(stop), name="leadership"))
         log.info(
-            "scheduled jobs started (reminder after %gh, expiry after %gh, retention %g days)",
+            "scheduled jobs: reminder after %gh, expiry after %gh, retention %g days (leader only)",
             config.remind_after_hours,
             config.expire_after_hours,
             config.retention_days,

@@ -36,6 +36,7 @@ from datetime import timedelta
 from typing import Any
 
 from bot.config import Config
+from bot.leader import Leadership
 from bot.outbox import REPLY, MailDeliverer, decode_reply
 from bot.service import Service
 from conversations.engine import new_state
@@ -421,10 +422,15 @@ async def _wait_any(first: asyncio.Event, second: asyncio.Event, timeout: float)
 # ------------------------------------------------------------------------------------------- serving
 
 
-async def start_email_channel(service: Service, config: Config) -> Callable[[], Awaitable[None]]:
+async def start_email_channel(
+    service: Service, config: Config, *, leadership: Leadership | None = None
+) -> Callable[[], Awaitable[None]]:
     """`regbot serve`'s email channel (a `bot.app.ChannelStarter`): the SMTP listener on
     REGBOT_SMTP_HOST:PORT always, the IMAP reader when REGBOT_IMAP_URL is set, the processing task, and
-    the reply / notice deliverers.  Returns how to stop all of it (listeners first, then processing)."""
+    the reply / notice deliverers.  Returns how to stop all of it (listeners first, then processing).
+
+    With ``leadership`` the IMAP reader is one of the leader's duties: of several processes on one
+    PostgreSQL only one reads the mailbox (`bot.leader`); every process listens for SMTP."""
     channel = MailChannel(service, config)
     channel.register()
     listener = SmtpListener(
@@ -434,9 +440,19 @@ async def start_email_channel(service: Service, config: Config) -> Callable[[], 
     reader: ImapReader | None = None
     if config.imap_url:
         settings = ImapSettings.from_url(config.imap_url.reveal())
-        reader = ImapReader(channel, service.db, settings, clock=service.clock)
-        reader.start()
-        log.info("imap reader started for %r", settings)
+        imap = ImapReader(channel, service.db, settings, clock=service.clock)
+        if leadership is None:
+            reader = imap
+            reader.start()
+            log.info("imap reader started for %r", settings)
+        else:
+
+            async def start_reader() -> Callable[[], Awaitable[None]]:
+                imap.start()
+                log.info("imap reader started for %r", settings)
+                return imap.stop
+
+            leadership.add("imap reader", start_reader)
     stop = asyncio.Event()
     worker = asyncio.create_task(channel.run(stop), name="mail-inbox")
 
