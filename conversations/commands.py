@@ -58,7 +58,7 @@ def parse_command(text: str) -> Command | None:
     if match is None or len(match.group(3)) > 40:
         return None
     argument = match.group(3).strip()
-    # 「修正電話番号」 is an edit; 「修正液株式会社」 is an answer: with no separator the rest must name a field.
+    # 「修正電話番号」 is an edit, 「修正液株式会社」 an answer: without a separator the rest names a field.
     if argument and not match.group(2) and fold(argument) not in LABELS:
         return None
     return Command("edit", argument)
