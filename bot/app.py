@@ -59,9 +59,11 @@ def _channels(config: Config, leadership: Leadership | None = None) -> list[Chan
         return await start_email_channel(service, config, leadership=leadership)
 
     async def slack(service: Service, config: Config, app: web.Application) -> StopChannel | None:
+        from bot.helpdesk import install_helpdesk
         from bot.slack import make_slack
 
         channel = make_slack(config, service)
+        install_helpdesk(service, channel)  # SPEC §6; with Slack off, escalations are logged only
         if channel is None:
             return None
         channel.add_routes(app)
