@@ -19,6 +19,7 @@ from bot.config import Config
 from bot.outbox import HELPDESK, REPLY, VERIFICATION_MAIL, encode_reply
 from bot.passwords import Passwords
 from conversations.state import dump_state
+from conversations.turn import awaited_field
 from conversations.types import (
     CancelVerification,
     Choice,
@@ -217,9 +218,13 @@ async def enqueue_replies(
 
 
 def _state_events(before: State, after: State) -> Iterable[tuple[str, str | None]]:
-    """What changed, by field id only (never the values)."""
+    """What changed, by field id only (never the values).  Leaving for ``expired`` / ``cancelled`` names
+    the field the person was at (``verification`` once the link was mailed): the funnel's drop-off point."""
     if after.phase != before.phase:
-        yield (f"phase.{after.phase}", None)
+        where = None
+        if after.phase in ("expired", "cancelled"):
+            where = awaited_field(before) or ("verification" if before.phase == "verifying" else None)
+        yield (f"phase.{after.phase}", where)
     for field_id in sorted(set(before.values) | set(after.values)):
         old, new = before.values.get(field_id), after.values.get(field_id)
         if old == new:

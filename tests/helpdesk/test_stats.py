@@ -9,9 +9,13 @@ from pathlib import Path
 import pytest
 
 from bot import cli
+from bot.jobs import Housekeeping
+from bot.service import Service
 from bot.stats import ABANDONED_AT_START, format_funnel, funnel
+from conversations.types import Start, Text
 from storage import conversations
 from storage.db import Database
+from tests.conftest import FakeClock
 
 T0 = datetime(2025, 4, 1, 0, 0, tzinfo=UTC)
 
@@ -130,3 +134,20 @@ def test_regbot_stats_cli(
     assert cli.main(["stats"]) == 0
     assert "登録ファネル" in capsys.readouterr().out
     assert cli.main(["stats", "--days", "0"]) == 2
+
+
+async def test_expiry_and_cancellation_record_the_field_they_left_at(
+    service: Service, clock: FakeClock
+) -> None:
+    """The audit's phase.expired / phase.cancelled carry the awaited field (verification after the link)."""
+    await service.handle("console", "a", Start("console"))
+    await service.handle("console", "a", Text("山田"))
+    await service.handle("console", "b", Start("console"))
+    await service.handle("console", "b", Text("キャンセル"))
+    clock.advance(hours=100)
+    assert (await Housekeeping(service).run_once()).expired == 1
+    result = await funnel(service.db, clock() - timedelta(days=30), clock() + timedelta(seconds=1))
+    assert dict(result.channels["console"].abandoned_at) == {"given_name": 1, "family_name": 1}
+    async with service.db.read() as conn:
+        trail = await conversations.audit_trail(conn, (await conversations.find(conn, "console", "a")).id)  # type: ignore[union-attr]
+    assert ("phase.expired", "given_name") in trail
