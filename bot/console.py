@@ -110,10 +110,16 @@ class Console:
                 if inbound is None:
                     self.show(await self.conversation.notifications())
                     return 0
-                replies = await self.conversation.send(inbound)
+                try:
+                    replies = await self.conversation.send(inbound)
+                    notifications = await self.conversation.notifications()
+                except Exception:  # e.g. the database is locked: say so, keep the conversation going
+                    log.warning("console: a turn failed", exc_info=True)
+                    self.show([Reply((Msg("console.turn_failed"),), secret=self.awaiting_secret)])
+                    continue
                 self._follow_language(inbound)
                 self.show(replies)
-                self.show(await self.conversation.notifications())
+                self.show(notifications)
         finally:
             if poller is not None:
                 poller.cancel()

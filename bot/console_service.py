@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import sys
 
 from bot.config import load_config
-from bot.console import new_session_id, run_console
+from bot.console import MemoryConversation, new_session_id, run_console
 from bot.service import Service
+from conversations.render import render_msg
 from conversations.types import Inbound, Msg, Reply
 
 log = logging.getLogger(__name__)
@@ -51,8 +53,13 @@ class ServiceConversation:
 
 
 async def _main(lang: str) -> int:
-    config = load_config()
-    service = await Service.open(config)
+    try:
+        config = load_config()
+        service = await Service.open(config)
+    except Exception as exc:  # a bad REGBOT_DATABASE_URL, an unwritable folder, …: say so, no traceback
+        log.debug("console: the service could not start", exc_info=True)
+        sys.stderr.write(render_msg(Msg("console.no_database", {"reason": type(exc).__name__}), lang) + "\n")
+        return await run_console(MemoryConversation(), lang=lang)
     return await run_console(ServiceConversation(service, new_session_id()), lang=lang)
 
 

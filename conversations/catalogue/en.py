@@ -212,6 +212,8 @@ FIELD_MESSAGES_EN: dict[str, str] = {
 MESSAGES_EN: dict[str, str] = {
     **FIELD_MESSAGES_EN,
     "progress": "({current}/{total}) ",
+    "console.turn_failed": "That could not be processed just now. Please send it again.",
+    "console.no_database": "The database could not be opened ({reason}), so this runs as an in-memory trial: no mail will be sent.",
     "console.password": "Password (not shown as you type): ",
     "console.password_confirmation": "Password (confirmation): ",
     "console.memory_mode": "(In-memory trial mode: no confirmation mail has been sent.)",

@@ -128,6 +128,8 @@ FIELD_MESSAGES_JA: dict[str, str] = {
 MESSAGES_JA: dict[str, str] = {
     **FIELD_MESSAGES_JA,
     "progress": "（{current}/{total}）",
+    "console.turn_failed": "ただいま処理できませんでした。もう一度入力してください。",
+    "console.no_database": "データベースを開けなかったため（{reason}）、メモリ上の試用モードで続けます。確認メールは送信されません。",
     "console.password": "パスワード（入力は表示されません）: ",
     "console.password_confirmation": "パスワード（確認用）: ",
     "console.memory_mode": "（メモリ上の試用モードのため、確認メールは送信していません。）",

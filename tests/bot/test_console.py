@@ -130,3 +130,14 @@ async def test_console_conversation_receives_the_completion_notice(tmp_path):
         assert await conversation.notifications() == []
     finally:
         await conversation.close()
+
+
+def test_unusable_database_falls_back_to_memory_with_a_clear_message(tmp_path):
+    blocked = tmp_path / "file"
+    blocked.write_text("not a folder")
+    env = {"REGBOT_DATABASE_URL": f"sqlite+aiosqlite:///{blocked}/sub/regbot.sqlite3"}
+    result = run_chat(["基金"], env=env, cwd=tmp_path)
+    assert result.returncode == 0
+    assert "Traceback" not in result.stderr
+    assert "メモリ上の試用モード" in result.stderr
+    assert "「姓」を「基金」として登録しました" in result.stdout
