@@ -292,3 +292,16 @@ async def test_the_thread_hears_when_the_registration_completes(desk: Desk) -> N
     await desk.settled()
     assert any("登録完了" in post for post in desk.thread(desk.opening_ts()))
     assert_nothing_personal(desk)
+
+
+async def test_a_slow_staff_command_is_acked_at_once_and_answered_by_dm(
+    desk: Desk, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("bot.slack.STAFF_ANSWER_SECONDS", 0.0)
+    dm = await desk.slack_person(upto="phone")
+    conversation = await conversation_of(desk, "slack", dm)
+    answer = await desk.command(f"status {conversation.id}")
+    assert "DM" in answer
+    await desk.mock.wait_posts(1, channel="D0STAFF")
+    [later] = desk.mock.posts("D0STAFF")
+    assert "状況" in later["text"] and conversation.id in later["text"]
