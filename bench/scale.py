@@ -1,0 +1,252 @@
+"""Scale: the time of a turn with 100, 10 000 and 100 000 stored conversations, SQLite and PostgreSQL side
+by side; and the memory of a `regbot serve` process serving 10 000 open conversations.
+
+Conversations are seeded in bulk with SQL (executemany), not through the service: each is a Slack DM in
+the middle of a registration (awaiting 名, 姓 already given), as the engine itself would have left it.
+A turn is `Service.handle` with the next answer, in-process, 16 at a time, each on a different stored
+conversation: one transaction (load, step, save, outbox row, processed id, audit).
+
+"Open" for the memory figure: conversations in progress in the database that the running server serves.
+The server keeps no per-conversation state in memory (every turn loads it); what it does cache is bounded
+(Slack's user → DM channel map, ≤ 10 000 entries; per-DM locks only while a turn runs).  The figure is
+the RSS of `regbot serve` after it has served a turn for each of them (bounded run: a sample, see the
+table), next to its RSS before.
+
+    python -m bench.scale [--sizes 100,10000,100000] [--turns 400] [--no-postgres]
+    python -m bench.scale --rss [--open 10000] [--serve 2000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import random
+import subprocess
+import tempfile
+import time
+import uuid
+from collections.abc import Iterator, Sequence
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import insert
+
+from bench.common import Figures, rss_mb
+from bench.mock_slack import BenchSlack
+from bot.config import load_config
+from bot.passwords import Passwords
+from bot.service import Service
+from conversations.engine import new_state, step
+from conversations.state import dump_state
+from conversations.types import Text
+from storage.db import Database
+from storage.migrate import upgrade
+from storage.tables import conversations
+
+DEFAULT_SIZES = (100, 10_000, 100_000)
+_CHUNK = 5_000
+TURN_SECONDS = 60.0
+
+
+def seeded_state() -> dict[str, Any]:
+    """A Slack conversation awaiting 名 (given_name), made by the engine itself."""
+    now = datetime.now(UTC)
+    state = new_state("slack")
+    for text in ("こんにちは", "基金"):
+        state = step(state, Text(text), now).state
+    assert state.awaiting == "given_name", state.awaiting
+    return dump_state(state)
+
+
+def address(index: int) -> str:
+    return f"D{index:08d}"
+
+
+async def seed(db: Database, start: int, stop: int) -> None:
+    """Conversations ``start`` … ``stop`` - 1, in chunks of one executemany each."""
+    state = seeded_state()
+    at = datetime.now(UTC) - timedelta(minutes=30)
+    for low in range(start, stop, _CHUNK):
+        rows = [
+            {
+                "id": uuid.uuid4().hex,
+                "channel": "slack",
+                "address": address(i),
+                "state": state,
+                "phase": str(state["phase"]),
+                "reminded": False,
+                "version": 2,
+                "password_hash": None,
+                "created_at": at,
+                "updated_at": at,
+                "last_activity_at": at,
+            }
+            for i in range(low, min(stop, low + _CHUNK))
+        ]
+        async with db.transaction() as conn:
+            await conn.execute(insert(conversations), rows)
+
+
+async def turns(service: Service, addresses: Sequence[str], *, concurrency: int = 16) -> Figures:
+    latencies: list[float] = []
+    queue = iter(addresses)
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + TURN_SECONDS
+
+    async def worker() -> None:
+        for target in queue:
+            if loop.time() > deadline:
+                return
+            started = time.perf_counter()
+            await service.handle("slack", target, Text("太郎"), message_id=uuid.uuid4().hex)
+            latencies.append(time.perf_counter() - started)
+
+    began = time.perf_counter()
+    await asyncio.gather(*(worker() for _ in range(concurrency)))
+    return Figures("turns", len(latencies), time.perf_counter() - began, tuple(latencies))
+
+
+async def scale_one(url: str, folder: Path, sizes: Sequence[int], turn_count: int) -> list[Figures]:
+    config = load_config({"REGBOT_DATABASE_URL": url, "REGBOT_OUTBOX_DIR": str(folder / "outbox")})
+    db = Database.open(url)
+    await upgrade(db)
+    service = Service(config, db, passwords=Passwords.cheap())
+    results = []
+    stored = 0
+    rng = random.Random(8)
+    try:
+        await seed(db, 0, 50)  # warm-up on conversations outside the measured ones
+        stored = 50
+        await turns(service, [address(i) for i in range(50)])
+        for size in sizes:
+            await seed(db, stored, size)
+            stored = size
+            picked = rng.sample(range(50, size), min(turn_count, size - 50))
+            results.append(await turns(service, [address(i) for i in picked]))
+    finally:
+        await service.close()
+    return results
+
+
+@contextlib.contextmanager
+def postgres_database() -> Iterator[str]:
+    """A private PostgreSQL (tests/services.py) with an empty database ``bench``."""
+    from tests.services import ServiceUnavailable, ensure_postgres
+
+    try:
+        server = ensure_postgres()
+    except ServiceUnavailable as exc:
+        raise RuntimeError(f"PostgreSQL unavailable: {exc}") from exc
+    try:
+        subprocess.run(
+            ["psql", "-X", "-q", server.dsn("postgres"), "-c", "CREATE DATABASE bench"],
+            check=True,
+            capture_output=True,
+        )
+        yield server.url("bench")
+    finally:
+        server.stop()
+
+
+async def measure(
+    sizes: Sequence[int], turn_count: int, *, postgres: bool = True
+) -> dict[str, list[Figures]]:
+    results: dict[str, list[Figures]] = {}
+    with tempfile.TemporaryDirectory(prefix="regbot-bench-scale-") as tmp:
+        folder = Path(tmp)
+        results["SQLite"] = await scale_one(
+            f"sqlite+aiosqlite:///{folder / 'scale.sqlite3'}", folder, sizes, turn_count
+        )
+        if postgres:
+            with postgres_database() as url:
+                results["PostgreSQL"] = await scale_one(url, folder, sizes, turn_count)
+    return results
+
+
+def table(results: dict[str, list[Figures]], sizes: Sequence[int]) -> list[str]:
+    kinds = list(results)
+    header = "| stored conversations | " + " | ".join(f"{k}: turns/s (p50, p99)" for k in kinds) + " |"
+    rows = [header, "|---:|" + "---|" * len(kinds)]
+    for index, size in enumerate(sizes):
+        cells = []
+        for kind in kinds:
+            f = results[kind][index]
+            cells.append(f"{f.rate:,.0f}/s ({f.p50_ms:.1f} ms, {f.p99_ms:.1f} ms)")
+        rows.append(f"| {size:,} | " + " | ".join(cells) + " |")
+    flat = []
+    for kind in kinds:
+        first, last = results[kind][0].rate, results[kind][-1].rate
+        flat.append(f"{kind} {last / first * 100:.0f} %" if first else f"{kind} n/a")
+    rows.append("")
+    rows.append(
+        f"Throughput at {sizes[-1]:,} as a share of {sizes[0]:,} (flat = 100 %): " + ", ".join(flat) + "."
+    )
+    return rows
+
+
+# ---------------------------------------------------------------------------------------------- memory
+
+
+async def rss(open_count: int = 10_000, serve_count: int = 2_000) -> dict[str, float]:
+    """RSS of `regbot serve` (SQLite) holding ``open_count`` open conversations, before and after serving
+    a Slack turn for ``serve_count`` of them (64 at a time)."""
+    from bench.slack_turn import drive, regbot_serve
+
+    mock = BenchSlack()
+    await mock.start()
+    figures: dict[str, float] = {"open": open_count, "served": 0}
+    try:
+        with tempfile.TemporaryDirectory(prefix="regbot-bench-rss-") as tmp:
+            folder = Path(tmp)
+            url = f"sqlite+aiosqlite:///{folder / 'regbot.sqlite3'}"
+            db = Database.open(url)
+            await upgrade(db)
+            await seed(db, 0, open_count)
+            await db.dispose()
+            async with regbot_serve(mock, folder, database_url=url) as (events, pid):
+                await asyncio.sleep(1.0)
+                figures["rss_started_mb"] = rss_mb(pid)[0]
+                users = ["U" + address(i)[1:] for i in range(serve_count)]
+                done = await drive(
+                    events, mock, concurrency=64, count=serve_count, users=users, text="太郎", seconds=600
+                )
+                figures["served"] = done.count
+                figures["served_per_s"] = done.rate
+                figures["rss_mb"], figures["peak_rss_mb"] = rss_mb(pid)
+    finally:
+        await mock.stop()
+    return figures
+
+
+def rss_table(figures: dict[str, float]) -> list[str]:
+    verdict = "met" if figures.get("peak_rss_mb", 1e9) < 200 else "missed"
+    return [
+        "| open conversations in the database | served a turn (64 at a time) | RSS after start "
+        "| RSS after serving | peak RSS | target < 200 MB |",
+        "|---:|---:|---:|---:|---:|---|",
+        f"| {figures['open']:,.0f} | {figures['served']:,.0f} ({figures.get('served_per_s', 0):.0f}/s) "
+        f"| {figures.get('rss_started_mb', 0):.0f} MB | {figures.get('rss_mb', 0):.0f} MB "
+        f"| {figures.get('peak_rss_mb', 0):.0f} MB | {verdict} |",
+    ]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--sizes", default=",".join(map(str, DEFAULT_SIZES)))
+    parser.add_argument("--turns", type=int, default=400)
+    parser.add_argument("--no-postgres", action="store_true")
+    parser.add_argument("--rss", action="store_true", help="the memory figure instead")
+    parser.add_argument("--open", type=int, default=10_000)
+    parser.add_argument("--serve", type=int, default=2_000)
+    args = parser.parse_args()
+    if args.rss:
+        print("\n".join(rss_table(asyncio.run(rss(args.open, args.serve)))))
+        return
+    sizes = tuple(int(s) for s in args.sizes.split(","))
+    print("\n".join(table(asyncio.run(measure(sizes, args.turns, postgres=not args.no_postgres)), sizes)))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,226 @@
+"""Slack turn: signed ``message.im`` events POSTed to ``/slack/events`` until the reply's
+``chat.postMessage`` reaches the mock Web API — `regbot serve` against a bare bolt echo, same run.
+
+Each event is the first message of a new person (a new conversation), so Slack's per-channel pacing
+(one message a second) never holds a reply back and every event is one whole turn: conversation created,
+state saved with its outbox row in one transaction, the reply claimed and posted.
+
+    python -m bench.slack_turn [--events 1:200,16:1500,64:2000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import hashlib
+import hmac
+import itertools
+import json
+import tempfile
+import time
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+import aiohttp
+
+from bench.common import (
+    BOT_TOKEN,
+    LOOPBACK,
+    PYTHON,
+    SIGNING_SECRET,
+    Figures,
+    child,
+    child_env,
+    free_port,
+    ratio,
+    wait_port,
+)
+from bench.mock_slack import BenchSlack
+
+DEFAULT_LEVELS = ((1, 200), (16, 1000), (64, 1500))
+LEVEL_SECONDS = 30.0  # each level stops after this long, whatever is left
+_runs = itertools.count(1)
+
+
+def signed(body: str, secret: str = SIGNING_SECRET) -> dict[str, str]:
+    stamp = str(int(time.time()))
+    digest = hmac.new(secret.encode(), f"v0:{stamp}:{body}".encode(), hashlib.sha256).hexdigest()
+    return {
+        "X-Slack-Request-Timestamp": stamp,
+        "X-Slack-Signature": f"v0={digest}",
+        "Content-Type": "application/json",
+    }
+
+
+def dm_event_body(user: str, text: str, event_id: str) -> str:
+    channel = "D" + user[1:]
+    return json.dumps(
+        {
+            "token": "legacy",
+            "team_id": "T0001",
+            "api_app_id": "A0001",
+            "type": "event_callback",
+            "event_id": event_id,
+            "event_time": int(time.time()),
+            "event": {
+                "type": "message",
+                "channel": channel,
+                "channel_type": "im",
+                "user": user,
+                "text": text,
+                "ts": f"{time.time():.6f}",
+            },
+            "authorizations": [{"team_id": "T0001", "user_id": "UBOT", "is_bot": True}],
+        },
+        ensure_ascii=False,
+    )
+
+
+async def drive(
+    url: str,
+    mock: BenchSlack,
+    *,
+    concurrency: int,
+    count: int,
+    users: Sequence[str] | None = None,
+    text: str = "こんにちは",
+    seconds: float = LEVEL_SECONDS,
+    label: str = "",
+) -> Figures:
+    """``count`` events, ``concurrency`` at a time, each timed until its reply is posted.  ``users``: who
+    sends them (default: a new person each)."""
+    run = next(_runs)
+    queue = iter(users) if users is not None else (f"U{run:03d}{i:07d}" for i in itertools.count())
+    latencies: list[float] = []
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + seconds
+    left = count
+    failures = 0
+
+    async def worker(http: aiohttp.ClientSession) -> None:
+        nonlocal left, failures
+        while left > 0 and loop.time() < deadline:
+            left -= 1
+            user = next(queue, None)
+            if user is None:
+                return
+            body = dm_event_body(user, text, f"Ev{run:03d}{user}")
+            reply = mock.expect("D" + user[1:])
+            started = loop.time()
+            async with http.post(url, data=body.encode(), headers=signed(body)) as response:
+                await response.read()
+                if response.status != 200:
+                    failures += 1
+                    continue
+            try:
+                arrived = await asyncio.wait_for(reply, timeout=max(1.0, deadline - loop.time() + 10))
+            except TimeoutError:
+                failures += 1
+                continue
+            latencies.append(arrived - started)
+
+    connector = aiohttp.TCPConnector(limit=concurrency)
+    async with aiohttp.ClientSession(connector=connector) as http:
+        began = loop.time()
+        await asyncio.gather(*(worker(http) for _ in range(concurrency)))
+        elapsed = loop.time() - began
+    if failures:
+        print(f"  {label}: {failures} events failed or timed out")
+    return Figures(label, len(latencies), elapsed, tuple(latencies))
+
+
+@asynccontextmanager
+async def bare_bolt(mock: BenchSlack, folder: Path) -> AsyncIterator[str]:
+    port = free_port()
+    args = [PYTHON, "-m", "bench.bare_slack", str(port), mock.url, SIGNING_SECRET]
+    with child(args, child_env(), folder / "bare_slack.log") as process:
+        await wait_port(port, process=process)
+        yield f"http://{LOOPBACK}:{port}/slack/events"
+
+
+def regbot_env(
+    folder: Path, mock_url: str, http_port: int, *, database_url: str | None = None
+) -> dict[str, str]:
+    return child_env(
+        REGBOT_DATABASE_URL=database_url or f"sqlite+aiosqlite:///{folder / 'regbot.sqlite3'}",
+        REGBOT_HTTP_PORT=str(http_port),
+        REGBOT_SMTP_PORT=str(free_port()),
+        REGBOT_OUTBOX_DIR=str(folder / "outbox"),
+        SLACK_BOT_TOKEN=BOT_TOKEN,
+        SLACK_SIGNING_SECRET=SIGNING_SECRET,
+        SLACK_API_URL=mock_url,
+    )
+
+
+@asynccontextmanager
+async def regbot_serve(
+    mock: BenchSlack, folder: Path, *, profile: Path | None = None, database_url: str | None = None
+) -> AsyncIterator[tuple[str, int]]:
+    """`regbot serve` in a subprocess; yields the events URL and its pid.  With ``profile`` it runs under
+    cProfile, switched on by SIGUSR1 (bench.serve_profiled)."""
+    port = free_port()
+    env = regbot_env(folder, mock.url, port, database_url=database_url)
+    args = ["-m", "bench.serve_profiled", str(profile)] if profile else ["-m", "bot.cli", "serve"]
+    with child([PYTHON, *args], env, folder / "serve.log", cwd=folder) as process:
+        await wait_port(port, process=process)
+        yield f"http://{LOOPBACK}:{port}/slack/events", process.pid
+
+
+async def warm_up(url: str, mock: BenchSlack) -> None:
+    await drive(url, mock, concurrency=4, count=40, seconds=10, label="warm-up")
+
+
+async def measure(levels: Sequence[tuple[int, int]] = DEFAULT_LEVELS) -> dict[str, list[Figures]]:
+    """Both servers up at once (an idle one costs nothing); at each level the bare echo, then regbot."""
+    mock = BenchSlack()
+    await mock.start()
+    results: dict[str, list[Figures]] = {"bare": [], "regbot": []}
+    try:
+        with tempfile.TemporaryDirectory(prefix="regbot-bench-slack-") as tmp:
+            folder = Path(tmp)
+            async with bare_bolt(mock, folder) as bare_url, regbot_serve(mock, folder) as (our_url, _):
+                await warm_up(bare_url, mock)
+                await warm_up(our_url, mock)
+                for concurrency, count in levels:
+                    for name, url in (("bare", bare_url), ("regbot", our_url)):
+                        figures = await drive(
+                            url, mock, concurrency=concurrency, count=count, label=f"{name} c={concurrency}"
+                        )
+                        results[name].append(figures)
+    finally:
+        await mock.stop()
+    return results
+
+
+def table(results: dict[str, list[Figures]], levels: Sequence[tuple[int, int]]) -> list[str]:
+    rows = [
+        "| concurrent | bare bolt echo: events/s, p50, p99 | regbot serve: events/s, p50, p99 "
+        "| throughput ratio (target ≥ 50 %) | p99 ratio (target ≤ 2×) |",
+        "|---:|---|---|---:|---:|",
+    ]
+    for (concurrency, _), bare, ours in zip(levels, results["bare"], results["regbot"], strict=True):
+        p99 = ours.p99_ms / bare.p99_ms if bare.p99_ms > 0 else float("nan")
+        rows.append(
+            f"| {concurrency} "
+            f"| {bare.rate:,.0f}/s, {bare.p50_ms:.1f} ms, {bare.p99_ms:.1f} ms (n={bare.count}) "
+            f"| {ours.rate:,.0f}/s, {ours.p50_ms:.1f} ms, {ours.p99_ms:.1f} ms (n={ours.count}) "
+            f"| {ratio(ours.rate, bare.rate)} | {p99:.1f}× |"
+        )
+    return rows
+
+
+def parse_levels(text: str) -> tuple[tuple[int, int], ...]:
+    return tuple((int(c), int(n)) for c, n in (part.split(":") for part in text.split(",")))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--events", type=parse_levels, default=DEFAULT_LEVELS, help="concurrency:count,…")
+    args = parser.parse_args()
+    results = asyncio.run(measure(args.events))
+    print("\n".join(table(results, args.events)))
+
+
+if __name__ == "__main__":
+    main()
