@@ -2,10 +2,11 @@
 `Inbound` messages for the service (SPEC §5, §3.3).
 
 Thin by design: it never decides what to ask next.  Every listener acknowledges at once (Slack wants an
-answer within 3 s) and hands the turn to a tracked task; the engine's replies do not go out from here but
-as ``reply`` outbox rows, posted by `bot.slack_delivery.SlackReplies`.  The only things posted directly
-are Slack's own notes without any personal value (the thread note under an @mention, ephemeral command
-answers) and the modal.
+answer within 3 s) and hands the turn to a tracked task; the HTTP answer waits for that turn's commit (up
+to 2 s), so an event Slack saw answered is never lost in a crash.  The engine's replies do not go out from
+here but as ``reply`` outbox rows, posted by `bot.slack_delivery.SlackReplies`.  The only things posted
+directly are Slack's own notes without any personal value (the thread note under an @mention, ephemeral
+command answers) and the modal.
 
 A conversation's address is the person's DM channel id with the bot (``D…``): replies, buttons and the
 modal all live there, and no personal value is ever posted in a shared channel.  Retried events carry the
@@ -56,6 +57,7 @@ log = logging.getLogger(__name__)
 CHANNEL = "slack"
 EVENTS_PATH = "/slack/events"
 SHUTDOWN_GRACE_SECONDS = 10.0
+COMMIT_WAIT_SECONDS = 2.0  # within Slack's 3 s for the answer
 STAFF_ANSWER_SECONDS = 2.0  # a staff command answered within Slack's 3 s, or later in a DM
 _MENTION = re.compile(r"<[@!][^>]*>")
 _DM_CACHE_LIMIT = 10_000
@@ -198,6 +200,12 @@ class SlackChannel:
         bolt_response = await self.app.async_dispatch(await to_bolt_request(request))
         return await to_aiohttp_response(bolt_response)
 
+    async def _committed(self, turn: asyncio.Task[Any]) -> None:
+        """Hold Slack's HTTP answer until the turn is committed (its replies are outbox rows by then), for
+        at most `COMMIT_WAIT_SECONDS`: a process killed before answering gets the event again from Slack's
+        retry (same ``event_id``, processed once), and one killed after answering has stored the turn."""
+        await asyncio.wait({turn}, timeout=COMMIT_WAIT_SECONDS)
+
     def _spawn(self, work: Coroutine[Any, Any, Any], *, what: str) -> asyncio.Task[Any]:
         task = asyncio.get_running_loop().create_task(work)
         self._tasks.add(task)
@@ -249,7 +257,11 @@ class SlackChannel:
             return
         text = str(event.get("text") or "")
         message_id = str(body.get("event_id") or f"message:{channel}:{event.get('ts')}")
-        self._spawn(self._dm_message(channel, text, str(event.get("ts") or ""), message_id), what="DM turn")
+        await self._committed(
+            self._spawn(
+                self._dm_message(channel, text, str(event.get("ts") or ""), message_id), what="DM turn"
+            )
+        )
 
     async def _dm_message(self, channel: str, text: str, ts: str, message_id: str) -> None:
         turn = await self._turn(channel, Text(text), message_id)
@@ -277,7 +289,7 @@ class SlackChannel:
         if not _from_a_person(event, context):
             return
         message_id = str(body.get("event_id") or f"mention:{event.get('channel')}:{event.get('ts')}")
-        self._spawn(self._mention(event, message_id), what="mention")
+        await self._committed(self._spawn(self._mention(event, message_id), what="mention"))
 
     async def _mention(self, event: Mapping[str, Any], message_id: str) -> None:
         user, channel = str(event.get("user") or ""), str(event.get("channel") or "")
@@ -316,7 +328,7 @@ class SlackChannel:
         answer = slack_text("command.dm" if isinstance(inbound, Start) else "command.sent", "ja")
         await ack(text=answer, response_type="ephemeral")
         message_id = f"command:{command.get('trigger_id') or command.get('command_ts') or ''}"
-        self._spawn(self._command(user, inbound, message_id), what="command")
+        await self._committed(self._spawn(self._command(user, inbound, message_id), what="command"))
 
     async def _staff_command(
         self,
@@ -360,7 +372,7 @@ class SlackChannel:
             return
         user = str((body.get("user") or {}).get("id") or "")
         message_id = f"action:{user}:{action.get('action_ts') or body.get('trigger_id')}"
-        self._spawn(self._turn(channel, choice, message_id), what="button turn")
+        await self._committed(self._spawn(self._turn(channel, choice, message_id), what="button turn"))
 
     async def _on_password_button(
         self, ack: Callable[..., Awaitable[None]], body: dict[str, Any], action: dict[str, Any]
@@ -393,7 +405,9 @@ class SlackChannel:
         await ack()
         secret = Secret(submission.password, submission.confirmation)
         message_id = f"view:{view.get('id')}:{view.get('hash')}"
-        self._spawn(self._turn(submission.conversation, secret, message_id), what="password turn")
+        await self._committed(
+            self._spawn(self._turn(submission.conversation, secret, message_id), what="password turn")
+        )
 
     # ---------------------------------------------------------------------------------------- turns
 
