@@ -66,6 +66,8 @@ class Service:
     ) -> None:
         self.config = config
         self.db = db
+        # Escalations reach a person only through the help-desk channel in Slack (SPEC §6).
+        self.helpdesk_available = bool(config.helpdesk_channel and config.slack_bot_token)
         self.clock = clock
         self.passwords = passwords or Passwords()
         self._turn_hooks: list[TurnHook] = []
@@ -154,7 +156,8 @@ class Service:
             mentioned = mentioned_emails(text) if text else frozenset()
             registered = await registrations.registered_among(conn, mentioned)
             before = load_state(conversation.state)
-            result = step(before, inbound, now, Context(registered_emails=registered))
+            context = Context(registered_emails=registered, helpdesk_available=self.helpdesk_available)
+            result = step(before, inbound, now, context)
             await self._writer.write(
                 conn,
                 conversation,

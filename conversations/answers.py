@@ -98,7 +98,10 @@ def fail(turn: Turn, field: Field, error: RuleError) -> None:
     turn.say("error.again")
     if failures == ESCALATE_AFTER_FAILURES:
         turn.effects.append(NotifyHelpdesk("failures", field.id, error.key))
-        turn.say("error.third", label=label_of(field))
+        turn.say(
+            "error.third" if turn.context.helpdesk_available else "error.third.unavailable",
+            label=label_of(field),
+        )
 
 
 def _say_notices(turn: Turn, notices: tuple[Notice, ...]) -> None:

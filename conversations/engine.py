@@ -305,7 +305,7 @@ def _command(turn: Turn, command: commands.Command) -> None:
         else:
             turn.effects.append(NotifyHelpdesk("asked", awaited_field(state), state.last_error))
             turn.update(escalated=True)
-            turn.say("human.done")
+            turn.say("human.done" if turn.context.helpdesk_available else "human.unavailable")
         if state.phase == "verifying":
             turn.prompt = False
     elif name == "back":

@@ -107,10 +107,12 @@ class Context:
     """Facts the service looked up before the step, so the engine stays pure.
 
     ``registered_emails``: which of the addresses mentioned in this message already belong to an active
-    account (SPEC §3.2).
+    account (SPEC §3.2).  ``helpdesk_available``: a help-desk channel is configured, so a person can be
+    told that a member of staff has been asked; otherwise they get the portal's call centre instead.
     """
 
     registered_emails: frozenset[str] = frozenset()
+    helpdesk_available: bool = True
 
 
 # --------------------------------------------------------------------------------------------- outbound

@@ -298,6 +298,16 @@ MESSAGES_EN: dict[str, str] = {
         "A help desk staff member has been notified and will contact you in this conversation. "
         "You can keep answering while you wait."
     ),
+    "human.unavailable": (
+        "A help desk member cannot be reached through this channel right now. Please call the "
+        "オンライン資格確認等コールセンター (online eligibility call centre) at 0800-080-4583 (toll-free; Mon–Fri "
+        "8:00–18:00, Sat 8:00–16:00, except public holidays). You can keep answering here."
+    ),
+    "error.third.unavailable": (
+        '"{label}" did not work three times. Send "help" to see the rule. If you are stuck, please call the '
+        "オンライン資格確認等コールセンター (online eligibility call centre) at 0800-080-4583 (toll-free; Mon–Fri "
+        "8:00–18:00, Sat 8:00–16:00, except public holidays)."
+    ),
     "human.already": "The help desk has already been notified. Please wait to be contacted.",
     "lang.switched": "Switched to English. (日本語に戻すには「日本語」と送ってください)",
     "stale": "This button belongs to an earlier question. Please answer the current question.",

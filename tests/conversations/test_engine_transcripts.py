@@ -367,3 +367,17 @@ def test_person_can_cancel_while_staff_has_taken_over():
 
     chat = Chat().start().send(Takeover()).say("キャンセル")
     assert chat.state.phase == "cancelled"
+
+
+def test_without_a_help_desk_the_person_gets_the_call_centre_not_a_promise():
+    from conversations.types import Context
+
+    chat = Chat().start()
+    chat.context = Context(helpdesk_available=False)
+    chat.say("担当者")
+    assert "0800-080-4583" in chat.text
+    assert "お知らせしました" not in chat.text
+    assert chat.awaiting == "family_name"
+    chat.answer_all(["基金", "太郎", "1", "北海道"])
+    chat.say("1").say("12").say("123")
+    assert "0800-080-4583" in chat.text and "お知らせしました" not in chat.text
