@@ -361,6 +361,14 @@ def own_message_id(bot_address: str) -> str:
     return format_own_message_id(secrets.token_hex(16), prompts.bot_domain(bot_address))
 
 
+def row_message_id(item: OutboxItem, bot_address: str) -> str:
+    """The Message-ID of the mail of one outbox row: the same on every attempt, so a mail sent again
+    after a crash between sending and settling is recognisably the same mail (receivers drop the copy),
+    and not guessable (the conversation id is never shown)."""
+    seed = f"{item.conversation_id}:{item.id}".encode()
+    return format_own_message_id(hashlib.sha256(seed).hexdigest()[:32], prompts.bot_domain(bot_address))
+
+
 class MailReplies:
     """The ``reply`` deliverer of channel ``email``: one prompt mail per reply row, in the thread."""
 
@@ -383,7 +391,7 @@ class MailReplies:
         if thread is None or thread.sender is None:
             raise DeliveryError("no mail thread for this conversation (purged?)", permanent=True)
         bot_address = self._config.mail_address
-        message_id = own_message_id(bot_address)
+        message_id = row_message_id(item, bot_address)
         now = self._service.clock()
         message = prompts.prompt_mail(
             decode_reply(payload["reply"]),

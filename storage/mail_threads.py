@@ -17,6 +17,8 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import delete, insert, select, update
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -181,8 +183,13 @@ async def record_inbound(
 
 
 async def record_sent(conn: AsyncConnection, reply_key: str, message_id: str, now: datetime) -> None:
+    """Remember a Message-ID the bot sent in a thread; a second send of the same mail (an outbox row
+    retried after a crash between sending and settling) keeps the first record."""
+    dialect_insert = postgresql_insert if conn.dialect.name == "postgresql" else sqlite_insert
     await conn.execute(
-        insert(mail_sent_ids).values(message_id=message_id, reply_key=reply_key, created_at=now)
+        dialect_insert(mail_sent_ids)
+        .values(message_id=message_id, reply_key=reply_key, created_at=now)
+        .on_conflict_do_nothing(index_elements=["message_id"])
     )
 
 
