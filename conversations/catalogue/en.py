@@ -382,7 +382,8 @@ MESSAGES_EN: dict[str, str] = {
         "- The email address was entered incorrectly.\n"
         "- Your mail settings reject incoming mail.\n"
         "- The mail is in a spam (迷惑メール) or similar folder.\n"
-        'Send "resend" to get a new mail (the URL in earlier mails will stop working).'
+        'Send "resend" to get a new mail (the URL in earlier mails will stop working). '
+        'If that does not help, send "human" and we will put you through to the help desk.'
     ),
     "faq.invalid_operation": (
         "If 「不正な操作が行われました。」 (an invalid operation was performed) appears "
@@ -395,7 +396,8 @@ MESSAGES_EN: dict[str, str] = {
         "③ The URL was opened more than 24 hours after the mail was sent: the URL is no longer valid; "
         'please apply again (send "resend" to get a new mail).\n'
         "④ Another registration was requested with the same email address before the link was opened: "
-        "only the mail for the newest request is valid. Please use the newest mail."
+        "only the mail for the newest request is valid. Please use the newest mail.\n"
+        'If that does not help, send "human" and we will put you through to the help desk.'
     ),
     "email.registered": (
         "This email address is already registered (an address already registered on the portal for medical "
