@@ -34,10 +34,12 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot import helpdesk_text as texts
 from bot.helpdesk_mask import mask_message
+from bot.keyed_locks import KeyedLocks
 from bot.outbox import HELPDESK
 from bot.service import Service
 from bot.slack import SlackChannel
-from bot.slack_delivery import PERMANENT_ERRORS, ChannelPacer, KeyedLocks
+from bot.slack_delivery import PERMANENT_ERRORS, ChannelPacer
+from bot.turns import enqueue_escalation
 from conversations.state import load_state
 from conversations.turn import ENDED, awaited_field
 from conversations.types import Choice, Inbound, Msg, Remind, State, Step, Text
@@ -136,20 +138,8 @@ class Helpdesk:
         now: datetime,
     ) -> None:
         """The same row bot/turns.py writes for `NotifyHelpdesk`."""
-        await outbox.enqueue(
-            conn,
-            kind=HELPDESK,
-            recipient=self.channel_id or "helpdesk",
-            now=now,
-            conversation_id=conversation.id,
-            payload={
-                "conversation_id": conversation.id,
-                "channel": conversation.channel,
-                "address": conversation.address,
-                "reason": reason,
-                "field_id": field_id,
-                "error_key": error_key,
-            },
+        await enqueue_escalation(
+            conn, conversation, reason, field_id, error_key, now, recipient=self.channel_id or "helpdesk"
         )
 
     async def enqueue_note(

@@ -35,6 +35,7 @@ from slack_sdk.errors import SlackApiError, SlackClientError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.config import Config
+from bot.keyed_locks import KeyedLocks
 from bot.slack_blocks import (
     CHOICE_ACTION,
     PASSWORD_ACTION,
@@ -46,7 +47,7 @@ from bot.slack_blocks import (
     read_password_modal,
     slack_text,
 )
-from bot.slack_delivery import ChannelPacer, KeyedLocks, SlackReplies, add_retry_handlers
+from bot.slack_delivery import ChannelPacer, SlackReplies, add_retry_handlers
 from conversations.rules.errors import RuleError
 from conversations.rules.password import check_password, looks_like_password
 from conversations.rules.text import clean

@@ -14,10 +14,9 @@ with a small burst, so a busy DM is never throttled in the first place.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from slack_sdk.errors import SlackApiError, SlackClientError
@@ -28,6 +27,7 @@ from slack_sdk.http_retry.builtin_async_handlers import (
 )
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.keyed_locks import KeyedLocks
 from bot.outbox import decode_reply
 from bot.slack_blocks import first_block_marker, message_for
 from mail.deliver import DeliveryError
@@ -115,30 +115,6 @@ class ChannelPacer:
         for channel, (_, at) in list(self._buckets.items()):
             if now - at > full_after:
                 del self._buckets[channel]
-
-
-class KeyedLocks:
-    """One `asyncio.Lock` per key (a DM channel), forgotten when nobody holds or waits for it."""
-
-    def __init__(self) -> None:
-        self._locks: dict[str, tuple[asyncio.Lock, int]] = {}  # key → (lock, tasks using it)
-
-    def __len__(self) -> int:
-        return len(self._locks)
-
-    @contextlib.asynccontextmanager
-    async def hold(self, key: str) -> AsyncIterator[None]:
-        lock, users = self._locks.get(key, (asyncio.Lock(), 0))
-        self._locks[key] = (lock, users + 1)
-        try:
-            async with lock:
-                yield
-        finally:
-            lock, users = self._locks[key]
-            if users <= 1:
-                del self._locks[key]
-            else:
-                self._locks[key] = (lock, users - 1)
 
 
 class SlackReplies:

@@ -141,20 +141,14 @@ class TurnWriter:
                     events.append(("verification.cancelled", None))
                     log.info("conversation %s: %d verification link(s) cancelled", conversation.id, cancelled)
                 case NotifyHelpdesk(reason=reason, field_id=field_id, error_key=error_key):
-                    await outbox.enqueue(
+                    await enqueue_escalation(
                         conn,
-                        kind=HELPDESK,
+                        conversation,
+                        reason,
+                        field_id,
+                        error_key,
+                        now,
                         recipient=self.config.helpdesk_channel or "helpdesk",
-                        now=now,
-                        conversation_id=conversation.id,
-                        payload={
-                            "conversation_id": conversation.id,
-                            "channel": conversation.channel,
-                            "address": conversation.address,
-                            "reason": reason,
-                            "field_id": field_id,
-                            "error_key": error_key,
-                        },
                     )
                     events.append((f"helpdesk.{reason}", field_id))
         if queue_replies:
@@ -195,6 +189,34 @@ class TurnWriter:
             conversation_id=conversation.id,
             body=bytes(message),
         )
+
+
+async def enqueue_escalation(
+    conn: AsyncConnection,
+    conversation: Conversation,
+    reason: str,
+    field_id: str | None,
+    error_key: str | None,
+    now: datetime,
+    *,
+    recipient: str,
+) -> None:
+    """The `helpdesk` outbox row that asks for a person (SPEC §6): ids and field ids only."""
+    await outbox.enqueue(
+        conn,
+        kind=HELPDESK,
+        recipient=recipient,
+        now=now,
+        conversation_id=conversation.id,
+        payload={
+            "conversation_id": conversation.id,
+            "channel": conversation.channel,
+            "address": conversation.address,
+            "reason": reason,
+            "field_id": field_id,
+            "error_key": error_key,
+        },
+    )
 
 
 async def enqueue_replies(

@@ -30,12 +30,13 @@ import hashlib
 import logging
 import secrets
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
 from bot.config import Config
+from bot.keyed_locks import KeyedLocks
 from bot.leader import Leadership
 from bot.outbox import REPLY, MailDeliverer, decode_reply
 from bot.service import Service
@@ -110,7 +111,8 @@ class MailChannel:
         self.replies = MailReplies(service, config, deliverer)
         self.notices = MailDeliverer(deliverer, config.mail_address)
         self._wake = asyncio.Event()
-        self._locks: dict[str, tuple[asyncio.Lock, int]] = {}  # lock and how many hold or wait
+        # One mail at a time per Message-ID in this process (the same mail by SMTP and IMAP at once).
+        self._locks = KeyedLocks()
         self._tasks: set[asyncio.Task[Outcome | None]] = set()
 
     def register(self) -> None:
@@ -223,7 +225,7 @@ class MailChannel:
             return Outcome("auto", reason=reason)
         sender = mail.sender
         message_id = message_key(mail, raw)
-        async with self._lock(message_id):
+        async with self._locks.hold(message_id):
             async with self.service.db.read() as conn:
                 if await conversations.seen(conn, CHANNEL, message_id):
                     log.info("mail already processed")
@@ -340,21 +342,6 @@ class MailChannel:
             return
         if purged:
             log.info("mail threads purged: %d", purged)
-
-    @contextlib.asynccontextmanager
-    async def _lock(self, key: str) -> AsyncIterator[None]:
-        """One mail at a time per Message-ID in this process (the same mail by SMTP and IMAP at once)."""
-        lock, users = self._locks.get(key, (asyncio.Lock(), 0))
-        self._locks[key] = (lock, users + 1)
-        try:
-            async with lock:
-                yield
-        finally:
-            lock, users = self._locks[key]
-            if users <= 1:
-                del self._locks[key]
-            else:
-                self._locks[key] = (lock, users - 1)
 
 
 def own_message_id(bot_address: str) -> str:

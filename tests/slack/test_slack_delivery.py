@@ -10,8 +10,9 @@ import aiohttp
 import pytest
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.keyed_locks import KeyedLocks
 from bot.outbox import encode_reply
-from bot.slack_delivery import ChannelPacer, KeyedLocks, SlackReplies, add_retry_handlers
+from bot.slack_delivery import ChannelPacer, SlackReplies, add_retry_handlers
 from conversations.types import Msg, Reply
 from mail.deliver import DeliveryError
 from storage.outbox import OutboxItem
