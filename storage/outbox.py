@@ -3,7 +3,8 @@
 A row is ``queued`` until a deliverer has sent it (``delivered``) or it has failed too often (``failed``).
 Claiming a row pushes its ``next_attempt_at`` forward by a lease, so a process that dies mid-send leaves
 the row to be claimed again once the lease is over; on PostgreSQL the claim skips rows another process is
-claiming at the same moment (``FOR UPDATE SKIP LOCKED``).  A mail's bytes (which hold the verification
+claiming at the same moment (``FOR UPDATE SKIP LOCKED``).  A conversation's rows for one recipient
+leave in order: only the oldest queued one is ever claimed.  A mail's bytes (which hold the verification
 link) are dropped once the row is settled, so the raw token does not stay at rest.
 """
 
@@ -14,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, delete, func, insert, or_, select, update
+from sqlalchemy import and_, delete, exists, func, insert, or_, select, update
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.sql.elements import ColumnElement
@@ -106,12 +107,25 @@ def _route_filter(routes: Sequence[Route]) -> ColumnElement[bool]:
 async def claim_due(
     conn: AsyncConnection, routes: Sequence[Route], now: datetime, lease_until: datetime, *, limit: int = 20
 ) -> list[OutboxItem]:
-    """Queued rows of ``routes`` that are due, oldest first; each gets one more attempt and a lease."""
+    """Queued rows of ``routes`` that are due, oldest first; each gets one more attempt and a lease.
+
+    Only the oldest queued row of a conversation's recipient is claimed: the next one waits until that
+    one is settled (delivered or failed for good), so a recipient gets a conversation's messages in
+    order even across retries, and the rows of one claim can be sent at the same time."""
     if not routes:
         return []
+    earlier = outbox.alias("earlier")
+    head_of_line = ~exists().where(
+        earlier.c.conversation_id == outbox.c.conversation_id,
+        earlier.c.recipient == outbox.c.recipient,
+        earlier.c.status == QUEUED,
+        earlier.c.id < outbox.c.id,
+    )
     query = (
         select(outbox)
-        .where(outbox.c.status == QUEUED, outbox.c.next_attempt_at <= now, _route_filter(routes))
+        .where(
+            outbox.c.status == QUEUED, outbox.c.next_attempt_at <= now, _route_filter(routes), head_of_line
+        )
         .order_by(outbox.c.next_attempt_at, outbox.c.id)
         .limit(limit)
     )
