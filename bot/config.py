@@ -80,6 +80,9 @@ class Config:
     outbox_poll_seconds: float = 2.0
     outbox_retry_seconds: float = 30.0
     outbox_max_attempts: int = 8
+    # How long a claimed outbox row or stored mail is left to the process that claimed it: another one
+    # (or the same after a restart) takes it over after that.  Longer than any send (SMTP timeouts).
+    lease_seconds: float = 300.0
     jobs_interval_seconds: float = 60.0
 
     def link(self, path: str) -> str:
@@ -163,5 +166,6 @@ def load_config(env: Mapping[str, str] | None = None) -> Config:
         outbox_poll_seconds=_float(env, "REGBOT_OUTBOX_POLL_SECONDS", 2.0),
         outbox_retry_seconds=_float(env, "REGBOT_OUTBOX_RETRY_SECONDS", 30.0),
         outbox_max_attempts=_int(env, "REGBOT_OUTBOX_MAX_ATTEMPTS", 8, minimum=1),
+        lease_seconds=_float(env, "REGBOT_LEASE_SECONDS", 300.0),
         jobs_interval_seconds=_float(env, "REGBOT_JOBS_INTERVAL_SECONDS", 60.0),
     )

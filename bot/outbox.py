@@ -37,7 +37,6 @@ HELPDESK = "helpdesk"
 MAIL_KINDS = (VERIFICATION_MAIL, COMPLETION_MAIL)
 
 _MAX_BACKOFF = timedelta(hours=6)
-_LEASE = timedelta(minutes=5)  # longer than any SMTP timeout: a live sender always settles first
 
 
 @dataclass(frozen=True)
@@ -71,11 +70,12 @@ class MailDeliverer:
 class Outbox:
     """The registry of deliverers and the delivery loop."""
 
-    def __init__(self, db: Database, config: Config, clock: Clock, *, lease: timedelta = _LEASE) -> None:
+    def __init__(self, db: Database, config: Config, clock: Clock, *, lease: timedelta | None = None) -> None:
         self._db = db
         self._config = config
         self._clock = clock
-        self._lease = lease
+        # REGBOT_LEASE_SECONDS (5 minutes): longer than any SMTP timeout, so a live sender settles first.
+        self._lease = lease or timedelta(seconds=config.lease_seconds)
         self._deliverers: dict[Route, OutboxDeliverer] = {}
         self._wake = asyncio.Event()
 

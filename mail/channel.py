@@ -62,7 +62,6 @@ FLOOD_WINDOW = timedelta(minutes=10)
 NOTICE_EVERY = timedelta(days=1)
 OPEN_PHASES = ("new", "asking", "summary", "verifying")
 MAX_ATTEMPTS = 3
-_LEASE = timedelta(minutes=5)
 _RETRY = timedelta(seconds=30)
 _POLL_SECONDS = 2.0
 _SWEEP_SECONDS = 3600.0
@@ -182,7 +181,8 @@ class MailChannel:
     async def _claim(self, limit: int) -> list[InboxItem]:
         now = self.service.clock()
         async with self.service.db.transaction() as conn:
-            return await mail_threads.claim_inbound(conn, now, now + _LEASE, limit=limit)
+            lease = timedelta(seconds=self.config.lease_seconds)  # REGBOT_LEASE_SECONDS
+            return await mail_threads.claim_inbound(conn, now, now + lease, limit=limit)
 
     async def _process_item(self, item: InboxItem) -> Outcome | None:
         try:
