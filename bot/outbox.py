@@ -98,7 +98,8 @@ class Outbox:
         """Send every row that is due now; returns the ones delivered.
 
         A claim holds at most one row per conversation and recipient (`storage.outbox.claim_due`), so
-        its rows are sent at the same time, and the delivered ones are settled in one transaction."""
+        its rows are sent at the same time.  Each is settled as soon as it is sent: the window in which a
+        crash makes a row go out twice (sent, not yet settled) stays one short transaction long."""
         delivered: list[Delivery] = []
         while True:
             now = self._clock()
@@ -106,18 +107,10 @@ class Outbox:
                 items = await outbox.claim_due(conn, self.routes, now, now + self._lease, limit=batch)
             if not items:
                 return delivered
-            sent = [d for d in await asyncio.gather(*(self._deliver_one(i) for i in items)) if d is not None]
-            if sent:
-                async with self._db.transaction() as conn:
-                    settled_at = self._clock()
-                    for delivery in sent:
-                        await outbox.mark_delivered(conn, delivery.outbox_id, settled_at, delivery.location)
-            for delivery, item in ((d, next(i for i in items if i.id == d.outbox_id)) for d in sent):
-                log.info("outbox %d (%s) delivered on attempt %d", item.id, item.kind, item.attempts)
-                delivered.append(delivery)
+            results = await asyncio.gather(*(self._deliver_one(item) for item in items))
+            delivered.extend(result for result in results if result is not None)
 
     async def _deliver_one(self, item: OutboxItem) -> Delivery | None:
-        """Send one row; a failure is settled here (retry or give up), a success by the caller."""
         deliverer = self._deliverer_for(item)
         try:
             if deliverer is None:  # unregistered between claim and send: leave it for later
@@ -129,6 +122,9 @@ class Outbox:
         except Exception as exc:  # a deliverer bug must not stop the loop; the row is retried
             await self._failed(item, type(exc).__name__, permanent=False)
             return None
+        async with self._db.transaction() as conn:
+            await outbox.mark_delivered(conn, item.id, self._clock(), location)
+        log.info("outbox %d (%s) delivered on attempt %d", item.id, item.kind, item.attempts)
         return Delivery(
             outbox_id=item.id, kind=item.kind, location=location, conversation_id=item.conversation_id
         )
