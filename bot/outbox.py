@@ -144,11 +144,11 @@ class Outbox:
             )
         else:
             log.warning(
-                "outbox %d (%s) attempt %d failed, retrying in %ss: %s",
+                "outbox %d (%s) attempt %d failed, retrying in %gs: %s",
                 item.id,
                 item.kind,
                 item.attempts,
-                int(self.backoff(item.attempts).total_seconds()),
+                round(self.backoff(item.attempts).total_seconds(), 1),
                 error,
             )
 
