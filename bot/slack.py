@@ -55,6 +55,12 @@ from conversations.types import Inbound, Reply, Secret, Start, Text
 
 log = logging.getLogger(__name__)
 
+# The Web API client logs every request and response body at DEBUG (the person's answers are in the
+# blocks), bolt and Socket Mode log whole payloads: logs never carry personal values (SPEC §7), whatever
+# level the root logger is set to.
+for _quiet in ("bot.slack.api", "bot.slack.bolt", "bot.slack.socket"):
+    logging.getLogger(_quiet).setLevel(logging.INFO)
+
 CHANNEL = "slack"
 EVENTS_PATH = "/slack/events"
 SHUTDOWN_GRACE_SECONDS = 10.0
