@@ -172,10 +172,11 @@ class Outbox:
             timeout = poll
             if due is not None:
                 timeout = max(0.0, min(poll, (due - self._clock()).total_seconds()))
-            await _wait_any(stop, self._wake, timeout)
+            await wait_any(stop, self._wake, timeout)
 
 
-async def _wait_any(first: asyncio.Event, second: asyncio.Event, timeout: float) -> None:
+async def wait_any(first: asyncio.Event, second: asyncio.Event, timeout: float) -> None:
+    """Until either event is set or the timeout passes (a loop woken early by new work or a stop)."""
     waiters = [asyncio.create_task(first.wait()), asyncio.create_task(second.wait())]
     try:
         await asyncio.wait(waiters, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)

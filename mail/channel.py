@@ -38,7 +38,7 @@ from typing import Any
 from bot.config import Config
 from bot.keyed_locks import KeyedLocks
 from bot.leader import Leadership
-from bot.outbox import REPLY, MailDeliverer, decode_reply
+from bot.outbox import REPLY, MailDeliverer, decode_reply, wait_any
 from bot.service import Service
 from conversations.engine import new_state
 from conversations.state import dump_state
@@ -160,7 +160,7 @@ class MailChannel:
                 self._tasks.add(task)
                 task.add_done_callback(self._done)
             if not claimed:
-                await _wait_any(stop, self._wake, _POLL_SECONDS)
+                await wait_any(stop, self._wake, _POLL_SECONDS)
         if self._tasks:
             await asyncio.wait(set(self._tasks), timeout=_STOP_GRACE_SECONDS)
 
@@ -402,16 +402,6 @@ class MailReplies:
         async with self._service.db.transaction() as conn:
             await mail_threads.record_sent(conn, thread.reply_key, message_id, now)
         return location
-
-
-async def _wait_any(first: asyncio.Event, second: asyncio.Event, timeout: float) -> None:
-    waiters = [asyncio.create_task(first.wait()), asyncio.create_task(second.wait())]
-    try:
-        await asyncio.wait(waiters, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
-    finally:
-        for waiter in waiters:
-            waiter.cancel()
-        await asyncio.gather(*waiters, return_exceptions=True)
 
 
 # ------------------------------------------------------------------------------------------- serving
