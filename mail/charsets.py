@@ -78,7 +78,7 @@ def _charset_label(charset: str | None) -> str | None:
 def _try(data: bytes, codec: str, errors: str = "strict") -> str | None:
     try:
         info = codecs.lookup(codec)
-    except LookupError:
+    except (LookupError, UnicodeError):  # UnicodeError: a damaged label (surrogates) is no codec name
         return None
     if not getattr(info, "_is_text_encoding", True):  # base64, rot13, zlib… are not charsets
         return None
