@@ -32,6 +32,7 @@ from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
 from slack_bolt.adapter.socket_mode.aiohttp import AsyncSocketModeHandler
 from slack_bolt.app.async_app import AsyncApp
 from slack_sdk.errors import SlackApiError, SlackClientError
+from slack_sdk.signature import SignatureVerifier
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.config import Config
@@ -204,8 +205,25 @@ class SlackChannel:
     async def handle_http(self, request: web.Request) -> web.StreamResponse:
         if self._stopping:  # Slack retries events later; the next start takes them
             return web.Response(status=503, text="shutting down")
-        bolt_response = await self.app.async_dispatch(await to_bolt_request(request))
+        try:
+            bolt_request = await to_bolt_request(request)
+        except (ValueError, TypeError, AttributeError, KeyError) as error:  # a body bolt cannot even read
+            log.info("slack request refused: unreadable body (%s)", type(error).__name__)
+            return web.Response(status=400, text="malformed request")
+        if not _well_formed(bolt_request.body):
+            # Only after the signature: an unsigned request is refused as such, whatever its body.
+            if self._signature_ok(bolt_request.raw_body, request.headers):
+                log.info("slack request refused: a signed body of an unexpected shape")
+                return web.Response(status=400, text="malformed request")
+            return web.Response(status=401, text="invalid signature")
+        bolt_response = await self.app.async_dispatch(bolt_request)
         return await to_aiohttp_response(bolt_response)
+
+    def _signature_ok(self, body: str, headers: Mapping[str, str]) -> bool:
+        secret = self._config.slack_signing_secret.reveal()
+        return bool(secret) and SignatureVerifier(secret).is_valid(
+            body, headers.get("X-Slack-Request-Timestamp", ""), headers.get("X-Slack-Signature", "")
+        )
 
     async def _committed(self, turn: asyncio.Task[Any]) -> None:
         """Hold Slack's HTTP answer until the turn is committed (its replies are outbox rows by then), for
@@ -478,6 +496,24 @@ def _from_a_person(event: Mapping[str, Any], context: Mapping[str, Any]) -> bool
         return False
     user = event.get("user")
     return bool(user) and user != context.get("bot_user_id")
+
+
+_OBJECTS = ("event", "user", "team", "channel", "container", "view", "message", "enterprise")
+_LISTS = ("actions", "authorizations")
+
+
+def _well_formed(body: Any) -> bool:
+    """What bolt's middleware reads without checking its type: the body an object, and these members
+    objects (or lists of objects) when present.  Anything else is refused before bolt sees it."""
+    if not isinstance(body, dict):
+        return False
+    if any(body.get(key) is not None and not isinstance(body[key], dict) for key in _OBJECTS):
+        return False
+    for key in _LISTS:
+        value = body.get(key)
+        if value is not None and not (isinstance(value, list) and all(isinstance(v, dict) for v in value)):
+            return False
+    return True
 
 
 def _interaction_channel(body: Mapping[str, Any]) -> str | None:
