@@ -62,7 +62,7 @@ RULE_MESSAGES_EN: dict[str, str] = {
     # --- email
     "email.too_long": (
         "Email addresses of up to 40 characters can be used (this one has {length}). An address of 41 or "
-        "more characters cannot be registered: please contact the help desk (お問い合わせ) — send \"human\" "
+        'more characters cannot be registered: please contact the help desk (お問い合わせ) — send "human" '
         "and we will put you through. If you have another address of 40 characters or fewer, enter that one."
     ),
     "email.chars": (
