@@ -105,6 +105,7 @@ async def serve(
             public_url=config.public_url,
             portal_url=config.portal_url,
             ttl_hours=config.token_ttl_hours,
+            csrf_secret=config.web_secret.reveal().encode() or None,  # REGBOT_WEB_SECRET
         )
         for start in _channels(config, leadership) if channels is None else channels:
             stopper = await start(service, config, app)

@@ -70,6 +70,9 @@ class Config:
     slack_signing_secret: Secret = _NO_SECRET
     slack_app_token: Secret = _NO_SECRET
     slack_api_url: str = DEFAULT_SLACK_API_URL
+    # Signs the verification page's form (CSRF).  Empty: each process makes its own, so a form is only
+    # accepted by the process that served it; give every process behind one load balancer the same one.
+    web_secret: Secret = _NO_SECRET
     helpdesk_channel: str = ""
     helpdesk_staff: tuple[str, ...] = ()
     # Abandoned conversations (SPEC §7): one reminder, then expiry, then the personal values go.
@@ -158,6 +161,7 @@ def load_config(env: Mapping[str, str] | None = None) -> Config:
         slack_signing_secret=_secret(env, "SLACK_SIGNING_SECRET"),
         slack_app_token=_secret(env, "SLACK_APP_TOKEN"),
         slack_api_url=_text(env, "SLACK_API_URL", DEFAULT_SLACK_API_URL),
+        web_secret=_secret(env, "REGBOT_WEB_SECRET"),
         helpdesk_channel=_text(env, "REGBOT_HELPDESK_CHANNEL", ""),
         helpdesk_staff=staff,
         remind_after_hours=_float(env, "REGBOT_REMIND_AFTER_HOURS", 24.0),
