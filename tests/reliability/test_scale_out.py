@@ -10,6 +10,7 @@ import random
 import re
 from pathlib import Path
 
+import aiohttp
 import pytest
 
 from tests.conftest import blank_postgres_database
@@ -31,6 +32,30 @@ from tests.reliability.harness import (
 from tests.services import PostgresServer, free_port
 
 pytestmark = pytest.mark.postgres
+
+
+def _link(relay: RecordingRelay, address: str) -> str:
+    mail = next(m for m in relay.to(address) if "登録確認メール" in m.subject)
+    body = mail.message.get_body(("plain",))
+    assert body is not None
+    found = re.search(r"/verify/([A-Za-z0-9_-]+)", body.get_content().replace("\n", ""))
+    assert found is not None
+    return "/verify/" + found.group(1)
+
+
+async def _complete_across(get_from: str, post_to: str, link: str) -> None:
+    """The page from one process, its form posted to the other (REGBOT_WEB_SECRET is shared)."""
+    async with aiohttp.ClientSession() as http:
+        async with http.get(get_from + link) as page:
+            csrf = re.search(r'name="csrf_token" value="([^"]+)"', await page.text())
+        assert csrf is not None
+        form = {
+            "csrf_token": csrf.group(1),
+            "password": "Kikin2024pass",
+            "password_confirmation": "Kikin2024pass",
+        }
+        async with http.post(post_to + link, data=form) as done:
+            assert "ユーザー登録が完了いたしました" in await done.text()
 
 
 def _leader(processes: list[ServeProcess]) -> int | None:
@@ -93,6 +118,7 @@ async def test_two_processes_one_killed_every_mail_exactly_once(
                 REGBOT_OUTBOX_RETRY_SECONDS="0.5",
                 REGBOT_LEASE_SECONDS="3",
                 REGBOT_JOBS_INTERVAL_SECONDS="0.5",
+                REGBOT_WEB_SECRET="one-secret-for-every-process-behind-the-balancer",
             )
             process = ServeProcess(env, http_port, tmp_path, tmp_path / f"serve-{name}.log")
             process.smtp_port = smtp_port  # type: ignore[attr-defined]
@@ -123,20 +149,34 @@ async def test_two_processes_one_killed_every_mail_exactly_once(
 
             await until(all_answered, timeout=60, what="every mail of every registration")
             await asyncio.sleep(1.0)  # anything sent twice would arrive now
+
+            # The killed process comes back and joins (the survivor keeps leading); behind a load
+            # balancer the link's page may be served by one process and its form posted to the other.
+            await processes[first_leader].start()
+            link = _link(relay, people[0].address)
+            pages = [f"http://127.0.0.1:{p.http_port}" for p in processes]
+            await _complete_across(pages[first_leader], pages[1 - first_leader], link)
+            assert "leadership taken" not in processes[first_leader].log_text().split("regbot serving")[-1]
+            await until(
+                lambda: any("アカウント登録完了メール" in m.subject for m in relay.to(people[0].address)),
+                timeout=30,
+                what="the completion mail",
+            )
             assert survivor.terminate() == 0
+            assert processes[first_leader].terminate() == 0
         finally:
             for process in processes:
                 process.kill()
 
     for person in people:
-        prompts = person.prompts(relay)
+        prompts = person.prompts(relay)[: len(MAIL_STEPS)]  # the first person's also has the completion
         assert [m.awaiting for m in prompts] == [EXPECTED_AWAITING[s] for s in MAIL_STEPS], person.address
         verification = {m.message_id for m in relay.to(person.address) if "登録確認メール" in m.subject}
         assert len(verification) == 1, person.address
     # Exactly once by Message-ID: every mail expected is there under one Message-ID, none is missing and
     # none is extra.  A row the killed process had sent but not yet settled is sent again by the survivor
     # under the same Message-ID (SMTP gives no way to ask the relay); those copies are counted.
-    expected = len(people) * (len(MAIL_STEPS) + 1)
+    expected = len(people) * (len(MAIL_STEPS) + 1) + 2  # + the first person's completion mail and message
     assert len({r.message_id for r in relay.received}) == expected
     repeats = relay.repeats()
     assert repeats <= 20  # at most one claim in flight at the kill
