@@ -8,6 +8,7 @@ from conversations.fields import (
     COMMON,
     INSTITUTION_TYPE,
     Field,
+    FieldContext,
     asked_fields,
     branch_for,
     field_by_id,
@@ -115,9 +116,7 @@ def store(turn: Turn, field: Field, value: str, *, announce: bool = True) -> Non
     previous = values.get(field.id)
     values[field.id] = value
     if field.id == INSTITUTION_TYPE.id and previous is not None and previous != value:
-        # A change of branch drops what the other branch asked, so nothing stale is registered.
-        keep = {f.id for f in branch_for(values)}
-        values = {k: v for k, v in values.items() if k in keep}
+        values = _for_branch(values, turn)
     if field.id == "postal_code" and previous != value:
         for key in ("address", "address_kana", "address_lookup", "address_kana_lookup"):
             values.pop(key, None)
@@ -131,6 +130,28 @@ def store(turn: Turn, field: Field, value: str, *, announce: bool = True) -> Non
         turn.say("stored", label=label_of(field), value=display_value(turn.state, field.id))
     if field.id == "postal_code" and previous != value:
         _look_up_postal(turn, value)
+
+
+def _for_branch(values: dict[str, str], turn: Turn) -> dict[str, str]:
+    """After a change of 所属機関: keep only what the new branch asks, and only where the value passes
+    the new branch's own rule unchanged (branch A's 電話番号 has no hyphens, branch B's has them), so
+    nothing stale or wrongly formatted is registered.  A dropped field is simply asked again."""
+    fields = {f.id: f for f in branch_for(values)}
+    context = FieldContext(values=values, today=turn.today)
+    kept: dict[str, str] = {}
+    for field_id, stored in values.items():
+        field = fields.get(field_id)
+        if field is None:
+            continue
+        if field.id not in (INSTITUTION_TYPE.id, "institution_code") and not field.secret:
+            try:
+                again = field.normalise(stored, context)
+            except RuleError:
+                continue
+            if again.value != stored or again.warning is not None:
+                continue
+        kept[field_id] = stored
+    return kept
 
 
 def _derive(values: dict[str, str]) -> dict[str, str]:

@@ -179,6 +179,7 @@ def _text(turn: Turn, raw: str) -> None:
     faq = commands.faq_answer(text)
     if faq is not None:
         turn.say(faq)
+        turn.say("faq.human" if turn.context.helpdesk_available else "faq.call_centre")
         return
     if state.phase == "verifying":
         if password.looks_like_password(text):
@@ -304,8 +305,10 @@ def _command(turn: Turn, command: commands.Command) -> None:
         else:
             turn.say("resend.nothing")
     elif name == "human":
-        if state.escalated:
+        if state.escalated and turn.context.helpdesk_available:
             turn.say("human.already")
+        elif state.escalated:
+            turn.say("human.unavailable")
         else:
             turn.effects.append(NotifyHelpdesk("asked", awaited_field(state), state.last_error))
             turn.update(escalated=True)
@@ -318,9 +321,13 @@ def _command(turn: Turn, command: commands.Command) -> None:
         _edit(turn, command.argument)
 
 
-def _cancel_pending(turn: Turn) -> None:
+def _cancel_pending(turn: Turn, *, explain: bool = False) -> None:
+    """Leaving the 確認メール wait kills the mailed link (a new OK sends a new one); say so when the
+    person is only going back to change something."""
     if turn.state.phase == "verifying" and turn.state.values.get("email"):
         turn.effects.append(CancelVerification(turn.state.values["email"]))
+        if explain:
+            turn.say("verification.invalidated")
 
 
 def _reprompt_or_end(turn: Turn) -> None:
@@ -331,7 +338,7 @@ def _reprompt_or_end(turn: Turn) -> None:
 def _help(turn: Turn) -> None:
     field = field_by_id(awaited_field(turn.state) or "", turn.state.values)
     if turn.state.awaiting == CONFIRM:
-        turn.say("summary.actions")
+        pass  # the summary is shown again below, with its OK / 修正 / キャンセル line
     elif field is not None and turn.state.phase == "asking":
         turn.say("help.current", label=label_of(field), help=Msg(field.help_key))
     else:
@@ -371,7 +378,7 @@ def _back(turn: Turn) -> None:
     if target is None:
         turn.say("back.at_start")
         return
-    _cancel_pending(turn)
+    _cancel_pending(turn, explain=True)
     turn.update(phase="asking", awaiting=target.id, warning=None, returning_to_summary=False)
     turn.say("back.to", label=label_of(target), value=display_value(turn.state, target.id))
 
@@ -391,7 +398,7 @@ def _edit(turn: Turn, name: str) -> None:
         else:
             turn.say("edit.unknown", name=name, fields=listing)
         return
-    _cancel_pending(turn)
+    _cancel_pending(turn, explain=True)
     turn.update(phase="asking", awaiting=field.id, warning=None, returning_to_summary=True)
     if not field.secret:
         turn.say("edit.current", label=label_of(field), value=display_value(turn.state, field.id))

@@ -109,7 +109,7 @@ FIELD_MESSAGES_EN: dict[str, str] = {
     "field.password.prompt": (
         "Please set your password and confirm it.\n"
         "* 8 to 100 characters, with at least one upper-case letter, one lower-case letter and one digit.\n"
-        "* Do not write the password in a message; enter it in the dedicated input field (button)."
+        "* Do not write the password in a message; enter it in the dedicated input field (what you type is not shown)."
     ),
     "field.password.help": (
         "8 to 100 characters, with at least one upper-case letter, one lower-case letter and one digit. "
@@ -382,8 +382,7 @@ MESSAGES_EN: dict[str, str] = {
         "- The email address was entered incorrectly.\n"
         "- Your mail settings reject incoming mail.\n"
         "- The mail is in a spam (迷惑メール) or similar folder.\n"
-        'Send "resend" to get a new mail (the URL in earlier mails will stop working). '
-        'If that does not help, send "human" and we will put you through to the help desk.'
+        'Send "resend" to get a new mail (the URL in earlier mails will stop working).'
     ),
     "faq.invalid_operation": (
         "If 「不正な操作が行われました。」 (an invalid operation was performed) appears "
@@ -396,8 +395,16 @@ MESSAGES_EN: dict[str, str] = {
         "③ The URL was opened more than 24 hours after the mail was sent: the URL is no longer valid; "
         'please apply again (send "resend" to get a new mail).\n'
         "④ Another registration was requested with the same email address before the link was opened: "
-        "only the mail for the newest request is valid. Please use the newest mail.\n"
-        'If that does not help, send "human" and we will put you through to the help desk.'
+        "only the mail for the newest request is valid. Please use the newest mail."
+    ),
+    "faq.human": 'If that does not help, send "human" and we will put you through to the help desk.',
+    "faq.call_centre": (
+        "If that does not help, please call the オンライン資格確認等コールセンター (online eligibility call "
+        "centre) at 0800-080-4583 (toll-free; Mon–Fri 8:00–18:00, Sat 8:00–16:00, except public holidays)."
+    ),
+    "verification.invalidated": (
+        "The URL in the confirmation mail we sent no longer works. When you have made your change and send "
+        '"OK", we will send a new confirmation mail.'
     ),
     "email.registered": (
         "This email address is already registered (an address already registered on the portal for medical "

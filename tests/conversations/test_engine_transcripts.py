@@ -303,6 +303,33 @@ def test_changing_branch_drops_other_branch_values():
     assert chat.awaiting == "clinic_name"
 
 
+def test_changing_branch_asks_again_for_a_value_in_the_other_branch_format():
+    """Branch A's 電話番号 has no hyphens, branch B's has them: the old one is not carried over."""
+    chat = finish_a(Chat().start())
+    chat.say("修正 所属機関選択").say("7")
+    assert "phone" not in chat.values
+    assert chat.values["email"] == "kikin.taro@example.jp"  # same rule in both branches: kept
+    chat.answer_all(BRANCH_B_ANSWERS[3:12])
+    assert chat.awaiting == "phone"
+    chat.say("0312345678")
+    assert chat.values["phone"] == "03-1234-5678"
+    assert chat.awaiting == "confirm"
+
+
+def test_going_back_after_the_mail_was_sent_says_the_link_died():
+    chat = finish_a(Chat().start()).say("OK")
+    chat.say("修正 電話番号")
+    assert chat.effects == (CancelVerification("kikin.taro@example.jp"),)
+    assert "URLは無効になりました" in chat.text
+    assert chat.awaiting == "phone"
+
+
+def test_help_at_the_summary_shows_the_actions_once():
+    chat = finish_a(Chat().start()).say("ヘルプ")
+    assert chat.awaiting == "confirm"
+    assert chat.text.count("入力された内容でよろしければ") == 1
+
+
 def test_faq_mail_not_arriving():
     chat = finish_a(Chat().start()).say("OK").say("メールが届かないのですが")
     assert "迷惑メール" in chat.text
@@ -381,3 +408,12 @@ def test_without_a_help_desk_the_person_gets_the_call_centre_not_a_promise():
     chat.answer_all(["基金", "太郎", "1", "北海道"])
     chat.say("1").say("12").say("123")
     assert "0800-080-4583" in chat.text and "お知らせしました" not in chat.text
+    chat.say("担当者")
+    assert "0800-080-4583" in chat.text and "お知らせ済み" not in chat.text
+    chat.say("メールが届きません")
+    assert "0800-080-4583" in chat.text and "ヘルプデスクにおつなぎします" not in chat.text
+
+
+def test_faq_offers_the_help_desk_when_there_is_one():
+    chat = Chat().start().say("メールが届きません")
+    assert "迷惑メール" in chat.text and "「担当者」と送ってください" in chat.text
