@@ -148,15 +148,17 @@ def _start(turn: Turn, inbound: Start) -> None:
         turn.state = new_state(inbound.channel, inbound.lang)
         turn.update(phase="asking")
         turn.say("greeting")
-        if inbound.channel == "email":
-            turn.say("greeting.email")
-            turn.say("template", lines=fill_in_template(turn.state))
     else:
         turn.say("resumed")
+    template_at = len(turn.lines) if turn.state.channel == "email" and turn.state.phase == "asking" else None
     if clean(inbound.text):
         _text(turn, inbound.text)
     else:
         advance(turn)
+    if template_at is not None and turn.state.phase == "asking":
+        # Built after the first mail's own answers, so a 職域診療所 (7) gets branch B's questions.
+        template = Msg("template", {"lines": fill_in_template(turn.state)})
+        turn.lines[template_at:template_at] = [Msg("greeting.email"), template]
 
 
 def _text(turn: Turn, raw: str) -> None:

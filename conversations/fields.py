@@ -35,10 +35,15 @@ class Field:
     aliases: tuple[str, ...] = ()  # labels accepted in `label: value` lines besides id and label
     secret: bool = False  # collected out of band (SPEC §3.3)
     messages: str = ""  # message-key stem when it differs from the id (branch B's phone)
+    summary_label: bool = False  # 入力内容確認 words it differently from the form (手順書 5)
 
     @property
     def label_key(self) -> str:
         return f"field.{self.id}.label"
+
+    @property
+    def summary_key(self) -> str:
+        return f"field.{self.id}.summary" if self.summary_label else self.label_key
 
     @property
     def prompt_key(self) -> str:
@@ -183,8 +188,11 @@ INSTITUTION_NAME = Field(
     "institution_name",
     _institution_name,
     ("医療機関等・訪問看護ステーション名", "医療機関等名", "医療機関名", "施設名", "ステーション名"),
+    summary_label=True,
 )
-FOUNDER_NAME = Field("founder_name", _zenkaku, ("開設者", "開設者（全角）", "開設者（漢字）", "開設者名"))
+FOUNDER_NAME = Field(
+    "founder_name", _zenkaku, ("開設者", "開設者（全角）", "開設者（漢字）", "開設者名"), summary_label=True
+)
 PHONE_A = Field("phone", _phone_plain, ("電話", "電話番号", "tel"))
 PHONE_B = Field("phone", _phone_hyphenated, ("電話", "電話番号", "tel"), messages="phone_b")
 EMAIL = Field("email", _email, ("メール", "メールアドレス", "mail", "e-mail"))

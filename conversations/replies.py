@@ -7,6 +7,7 @@ from conversations.fields import (
     ALL_FIELD_IDS,
     Field,
     asked_fields,
+    branch_for,
     field_by_id,
 )
 from conversations.rules import institution, prefectures
@@ -16,7 +17,6 @@ from conversations.turn import (
     Turn,
     awaited_field,
     display_value,
-    label_of,
 )
 from conversations.types import (
     Msg,
@@ -95,26 +95,32 @@ def _options(field: Field) -> tuple[Option, ...]:
 
 
 def _summary_rows(state: State) -> tuple[SummaryRow, ...]:
+    """入力内容確認 (手順書 5): the manual's order and wording, the 10-digit code, the password masked."""
     rows: list[SummaryRow] = []
-    for field in asked_fields(state.values, state.channel):
+    for field in branch_for(state.values):
+        label = Msg(field.summary_key)
         if field.secret:
-            rows.append(SummaryRow(label_of(field), "********"))
+            on_page = state.channel == "email"  # by mail the verification page asks for it
+            rows.append(SummaryRow(label, Msg("field.password.on_page") if on_page else "********"))
             continue
-        rows.append(SummaryRow(label_of(field), display_value(state, field.id)))
+        rows.append(SummaryRow(label, display_value(state, field.id)))
         if field.id == "institution_code" and state.values.get("institution_code_10"):
             rows.append(
                 SummaryRow(Msg("field.institution_code_10.label"), state.values["institution_code_10"])
             )
-    if state.channel == "email":
-        rows.append(SummaryRow(Msg("field.password.label"), Msg("field.password.on_page")))
     return tuple(rows)
 
 
 def fill_in_template(state: State) -> str:
-    """The fill-in template the first mail offers (SPEC §1.3)."""
+    """The fill-in template the first mail offers (SPEC §1.3): the questions still open, for the branch
+    the first mail chose (branch A until 所属機関選択 says 7)."""
     from conversations.catalogue.ja import MESSAGES_JA
 
-    return "\n".join(f"{MESSAGES_JA.get(f.label_key, f.id)}：" for f in asked_fields(state.values, "email"))
+    return "\n".join(
+        f"{MESSAGES_JA.get(f.label_key, f.id)}："
+        for f in asked_fields(state.values, "email")
+        if not state.values.get(f.id)
+    )
 
 
 def finish(turn: Turn) -> Step:

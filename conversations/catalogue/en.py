@@ -66,6 +66,9 @@ FIELD_MESSAGES_EN: dict[str, str] = {
         "Together with the prefecture and institution type it makes the 10-digit institution code "
         "automatically."
     ),
+    "field.institution_code.summary": "Institution code (7 digits)",
+    "field.institution_name.summary": "Institution name",
+    "field.founder_name.summary": "Founder",
     "field.institution_code_10.label": "Institution code (10 digits)",
     "field.score_table_code.label": "Fee schedule code",
     "field.institution_name.label": "Institution name",

@@ -30,6 +30,9 @@ FIELD_MESSAGES_JA: dict[str, str] = {
         "7桁の数字です（全角数字・ハイフンは自動で取り除きます）。"
         "都道府県・所属機関と合わせて、医療機関等コード（10桁）が自動で作られます。"
     ),
+    "field.institution_code.summary": "医療機関等コード（7桁）",
+    "field.institution_name.summary": "医療機関等名",
+    "field.founder_name.summary": "開設者（漢字）",
     "field.institution_code_10.label": "医療機関等コード（10桁）",
     "field.score_table_code.label": "点数表コード",
     "field.institution_name.label": "医療機関等・訪問看護ステーション名",

@@ -417,3 +417,25 @@ def test_without_a_help_desk_the_person_gets_the_call_centre_not_a_promise():
 def test_faq_offers_the_help_desk_when_there_is_one():
     chat = Chat().start().say("メールが届きません")
     assert "迷惑メール" in chat.text and "「担当者」と送ってください" in chat.text
+
+
+def test_summary_uses_the_manuals_confirmation_wording():
+    text = finish_a(Chat().start()).text
+    assert "医療機関等名：基金クリニック" in text
+    assert "開設者（漢字）：医療法人基金会" in text
+    assert "医療機関等コード（10桁）：0110113719" in text
+
+
+def test_email_summary_puts_the_password_row_where_the_form_has_it():
+    chat = Chat("email").start().answer_all(BRANCH_A_ANSWERS).say("同意します")
+    labels = [row.label.key for row in chat.replies[-1].summary]
+    assert labels.index("field.password.label") == labels.index("field.email.label") + 1
+
+
+def test_first_mail_template_follows_the_branch_the_mail_chose():
+    chat = Chat("email").start("姓: 基金\n名: 花子\n所属機関選択: 7")
+    assert "郵便番号：" in chat.text and "新設年月日：" in chat.text
+    assert "医療機関等・訪問看護ステーションコード（7桁）：" not in chat.text
+    assert "姓：\n" not in chat.text  # already answered
+    plain = Chat("email").start()
+    assert "医療機関等・訪問看護ステーションコード（7桁）：" in plain.text
