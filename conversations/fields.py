@@ -97,10 +97,16 @@ def _postal_code(text: str, ctx: FieldContext) -> Normalised:
     return postal.normalise_postal_code(text)
 
 
+# 「なし」 at 所在地の続き: the looked-up address is the whole address (as typed in either kana set).
+_NOTHING_MORE = frozenset({"なし", "ナシ", "無し", "ﾅｼ", "ＮＯＮＥ", "NONE", "none", "ｎｏｎｅ"})
+
+
 def _with_looked_up(
     looked_up: str, typed: Normalised, renormalise: Callable[[str], Normalised]
 ) -> Normalised:
     """住所検索: the looked-up part + what the person typed (番地・建物), unless they typed it all."""
+    if looked_up and typed.value in _NOTHING_MORE:
+        return renormalise(looked_up)
     if not looked_up or typed.value.startswith(looked_up) or _starts_with_prefecture(typed.value):
         return typed
     combined = renormalise(looked_up + typed.value)

@@ -167,7 +167,7 @@ FIELD_MESSAGES_EN: dict[str, str] = {
     "field.address.label": "Address (full-width)",
     "field.address.prompt": (
         "Please enter the rest of the address (block number, building, etc.) "
-        "in full-width characters (全角).\n"
+        'in full-width characters (全角). If there is nothing more, send "なし" (none).\n'
         "Address found: {looked_up}\n"
         "e.g. １ー１ー１　基金ビル３階"
     ),
@@ -181,7 +181,7 @@ FIELD_MESSAGES_EN: dict[str, str] = {
     "field.address_kana.label": "Address (kana)",
     "field.address_kana.prompt": (
         "Please enter the rest of the address (block number, building, etc.) "
-        "in half-width katakana (半角カナ).\n"
+        'in half-width katakana (半角カナ). If there is nothing more, send "なし" (none).\n'
         "Address found: {looked_up}\n"
         "e.g. 1ｰ1ｰ1 ｷｷﾝﾋﾞﾙ3ｶｲ"
     ),

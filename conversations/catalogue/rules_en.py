@@ -70,6 +70,10 @@ RULE_MESSAGES_EN: dict[str, str] = {
         "hyphen (-), plus (+) and underscore (_)."
     ),
     "email.format": "That is not a valid email address. It needs exactly one “@” (e.g. taro@example.jp).",
+    "email.domain": (
+        'The part after "@" ({domain}) is not a mail domain. It needs a dot, like "example.jp" '
+        "(e.g. taro@example.jp)."
+    ),
     "email.at_converted": "Converted to half-width; it will be registered as “{value}”.",
     "email.lowercased": "Converted to lower case; it will be registered as “{value}”.",
     # --- password

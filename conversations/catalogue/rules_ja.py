@@ -68,6 +68,10 @@ RULE_MESSAGES_JA: dict[str, str] = {
     "email.format": (
         "メールアドレスの形式が正しくありません。「@」を1つ含む形で入力してください（例：taro@example.jp）。"
     ),
+    "email.domain": (
+        "「@」の後（{domain}）がメールアドレスのドメインの形になっていません。"
+        "「example.jp」のように「.」を含む形で入力してください（例：taro@example.jp）。"
+    ),
     "email.at_converted": "半角に変換して「{value}」として登録します。",
     "email.lowercased": "英小文字に変換して「{value}」として登録します。",
     # --- パスワード

@@ -43,13 +43,15 @@ def normalise_email(text: str) -> Normalised:
         if char not in _ALLOWED:
             raise RuleError("email.chars", char=char)
     local, at, domain = lower.partition("@")
-    if not at or not local or "@" in domain:
+    if not at or not local or not domain or "@" in domain:
         raise RuleError("email.format")
+    # Dots in the local part are left alone on purpose: Japanese carriers issued addresses such as
+    # taro..abc@docomo.ne.jp and taro.@ezweb.ne.jp, which their owners still use and the form accepts.
     labels = domain.split(".")
     if len(labels) < 2 or not all(_DOMAIN_LABEL.match(label) for label in labels):
-        raise RuleError("email.format")
+        raise RuleError("email.domain", domain=domain)
     if not _TOP_LEVEL.match(labels[-1]):
-        raise RuleError("email.format")
+        raise RuleError("email.domain", domain=domain)
     if len(lower) > MAX_LENGTH:
         raise RuleError("email.too_long", length=len(lower), max=MAX_LENGTH)
     return Normalised(lower, notices=tuple(notices))

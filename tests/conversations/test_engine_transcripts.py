@@ -439,3 +439,12 @@ def test_first_mail_template_follows_the_branch_the_mail_chose():
     assert "姓：\n" not in chat.text  # already answered
     plain = Chat("email").start()
     assert "医療機関等・訪問看護ステーションコード（7桁）：" in plain.text
+
+
+def test_nothing_more_after_the_looked_up_address():
+    chat = Chat().start().answer_all(["基金", "花子", "7", "東京都", "基金診療所", "ｷｷﾝ", "1000001"])
+    chat.say("なし")
+    assert chat.values["address"] == "東京都千代田区千代田"
+    chat.say("なし")
+    assert chat.values["address_kana"] == "ﾄｳｷｮｳﾄﾁﾖﾀﾞｸﾁﾖﾀﾞ"
+    assert chat.awaiting == "established_on"

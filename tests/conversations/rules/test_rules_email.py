@@ -84,15 +84,34 @@ def test_chars(typed: str, char: str) -> None:
 @pytest.mark.parametrize(
     "typed",
     [
-        *["taro", "taro@", "@example.jp", "taro@example", "a@@example.jp", "a@b@example.jp", "a@.jp"],
-        *["a@b..jp", "a@example.", "a@-example.jp", "a@example_x.jp", "a@example.j", "a@example.123"],
+        *["taro", "taro@", "@example.jp", "a@@example.jp", "a@b@example.jp"],
     ],
 )
 def test_format(typed: str) -> None:
-    """Exactly one ``@`` and a domain with a dot."""
+    """Exactly one ``@`` with something on both sides."""
     with pytest.raises(RuleError) as error:
         normalise_email(typed)
     assert error.value.key == "email.format"
+
+
+@pytest.mark.parametrize(
+    "typed",
+    [
+        *["taro@example", "a@b", "a@.jp", "a@b..jp", "a@example.", "a@-example.jp", "a@example_x.jp"],
+        *["a@example.j", "a@example.123"],
+    ],
+)
+def test_domain(typed: str) -> None:
+    """A domain with a dot: the message says it is the part after ``@`` that is wrong."""
+    with pytest.raises(RuleError) as error:
+        normalise_email(typed)
+    assert error.value.key == "email.domain"
+    assert error.value.params["domain"] == typed.partition("@")[2]
+
+
+@pytest.mark.parametrize("typed", ["taro..abc@docomo.ne.jp", "taro.@ezweb.ne.jp"])
+def test_japanese_carrier_addresses_with_unusual_dots_are_accepted(typed: str) -> None:
+    assert normalise_email(typed).value == typed
 
 
 def test_required() -> None:
