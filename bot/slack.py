@@ -498,16 +498,39 @@ def _from_a_person(event: Mapping[str, Any], context: Mapping[str, Any]) -> bool
     return bool(user) and user != context.get("bot_user_id")
 
 
-_OBJECTS = ("event", "user", "team", "channel", "container", "view", "message", "enterprise")
+# Members bolt reads with ``.get`` chains, and what Slack sends in them (None: absent or null is fine).
+_SHAPES: dict[str, tuple[type, ...]] = {
+    "event": (dict,),
+    "user": (dict, str, type(None)),
+    "team": (dict, str, type(None)),
+    "channel": (dict, str, type(None)),
+    "enterprise": (dict, str, type(None)),
+    "container": (dict, type(None)),
+    "view": (dict,),
+    "message": (dict, type(None)),
+}
+_EVENT_SHAPES: dict[str, tuple[type, ...]] = {
+    "type": (str,),
+    "subtype": (str, type(None)),
+    "user": (str, dict, type(None)),
+    "channel": (str, dict, type(None)),
+    "channel_type": (str, type(None)),
+    "bot_id": (str, type(None)),
+}
 _LISTS = ("actions", "authorizations")
 
 
 def _well_formed(body: Any) -> bool:
-    """What bolt's middleware reads without checking its type: the body an object, and these members
-    objects (or lists of objects) when present.  Anything else is refused before bolt sees it."""
-    if not isinstance(body, dict):
+    """What bolt's middleware reads without checking its type: the body an object with a text ``type``,
+    and the members above of the types Slack sends.  Anything else is refused before bolt sees it."""
+    if not isinstance(body, dict) or not isinstance(body.get("type", ""), str) or "payload" in body:
+        return False  # a form's "payload" is unpacked by bolt: still there means it was not an object
+    if any(key in body and not isinstance(body[key], types) for key, types in _SHAPES.items()):
         return False
-    if any(body.get(key) is not None and not isinstance(body[key], dict) for key in _OBJECTS):
+    event = body.get("event")
+    if isinstance(event, dict) and any(
+        key in event and not isinstance(event[key], types) for key, types in _EVENT_SHAPES.items()
+    ):
         return False
     for key in _LISTS:
         value = body.get(key)
