@@ -368,17 +368,21 @@ class MailReplies:
         payload: dict[str, Any] = item.payload or {}
         if "reply" not in payload:
             raise DeliveryError("reply row without a reply", permanent=True)
+        bot_address = self._config.mail_address
+        message_id = row_message_id(item, bot_address)
         async with self._service.db.read() as conn:
             thread = await mail_threads.find_thread(conn, item.recipient)
-            sent = 0 if thread is None else await mail_threads.sent_count(conn, thread.reply_key)
+            sent = (
+                0
+                if thread is None
+                else await mail_threads.sent_count(conn, thread.reply_key, excluding=message_id)
+            )
             resume_since = None
             if thread is not None and thread.resume_key and sent == 0:
                 older = await mail_threads.find_thread(conn, thread.resume_key)
                 resume_since = None if older is None else older.created_at.strftime("%Y-%m-%d")
         if thread is None or thread.sender is None:
             raise DeliveryError("no mail thread for this conversation (purged?)", permanent=True)
-        bot_address = self._config.mail_address
-        message_id = row_message_id(item, bot_address)
         now = self._service.clock()
         message = prompts.prompt_mail(
             decode_reply(payload["reply"]),
@@ -395,13 +399,13 @@ class MailReplies:
             resume_key=thread.resume_key if sent == 0 else None,
             resume_since=resume_since,
         )
-        location = await self._deliverer.send(
-            bytes(message), mail_from=bot_address, recipients=[thread.sender]
-        )
-        # Recorded after sending, so a retried row is still "the first mail" when the first attempt failed.
+        # Recorded before sending (the Message-ID is the row's own, the same on every attempt), so nothing
+        # but the outbox settle stands between the relay's 250 and the row being done: the window in
+        # which a crash sends the mail a second time stays one short transaction.  "The first mail" is
+        # counted without this row's own id, so a retried first mail is still the first.
         async with self._service.db.transaction() as conn:
             await mail_threads.record_sent(conn, thread.reply_key, message_id, now)
-        return location
+        return await self._deliverer.send(bytes(message), mail_from=bot_address, recipients=[thread.sender])
 
 
 # ------------------------------------------------------------------------------------------- serving

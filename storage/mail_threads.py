@@ -193,8 +193,11 @@ async def record_sent(conn: AsyncConnection, reply_key: str, message_id: str, no
     )
 
 
-async def sent_count(conn: AsyncConnection, reply_key: str) -> int:
+async def sent_count(conn: AsyncConnection, reply_key: str, *, excluding: str | None = None) -> int:
+    """How many mails the bot sent in a thread (``excluding`` one Message-ID: the mail being sent)."""
     query = select(mail_sent_ids.c.message_id).where(mail_sent_ids.c.reply_key == reply_key)
+    if excluding is not None:
+        query = query.where(mail_sent_ids.c.message_id != excluding)
     return len((await conn.execute(query)).all())
 
 
