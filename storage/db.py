@@ -5,7 +5,9 @@ SQLite (the default) and PostgreSQL run the same statements.  What differs is se
 * SQLite gets WAL, a busy timeout and foreign keys on every connection, and write transactions start
   with ``BEGIN IMMEDIATE`` so a writer takes the lock up front instead of failing half-way.  Writers
   inside one process are serialised by an `asyncio.Lock`: SQLite's busy handler sleeps and polls,
-  which is far slower than waiting on a lock (SPEC §9).
+  which is far slower than waiting on a lock (SPEC §9).  SQLite calls run in the event loop's thread
+  (`storage.sqlite_inline`), so SQLite's own busy wait is kept short and a write lock held by another
+  process is waited for here, asynchronously, for up to `SQLITE_BUSY_WAIT_SECONDS`.
 * PostgreSQL runs at READ COMMITTED; lost updates are prevented by the version column
   (`storage.conversations`) and `Conflict`, which the caller retries.
 """
@@ -24,13 +26,15 @@ from sqlalchemy.engine import URL, Connection, make_url
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
+from storage.sqlite_inline import BUSY_TIMEOUT_MS, inline_creator
+
 DEFAULT_URL = "sqlite+aiosqlite:///var/regbot.sqlite3"
 
 # aiosqlite logs every statement with its parameters at DEBUG: names, addresses, hashes.  Logs must never
 # carry personal values (SPEC §7), whatever level the root logger is set to.
 logging.getLogger("aiosqlite").setLevel(logging.INFO)
 
-_SQLITE_BUSY_TIMEOUT_MS = 10_000
+SQLITE_BUSY_WAIT_SECONDS = 10.0
 _MODE = "regbot_mode"
 
 
@@ -59,7 +63,7 @@ def _sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
     dbapi_connection.isolation_level = None
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute(f"PRAGMA busy_timeout={_SQLITE_BUSY_TIMEOUT_MS}")
+    cursor.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.close()
@@ -82,7 +86,7 @@ class Database:
     def open(cls, url: str) -> Database:
         if is_sqlite(url):
             prepare_sqlite_path(url)
-            engine = create_async_engine(url)
+            engine = create_async_engine(url, async_creator=inline_creator(url))
             event.listen(engine.sync_engine, "connect", _sqlite_connect)
             event.listen(engine.sync_engine, "begin", _sqlite_begin)
         else:
@@ -117,8 +121,13 @@ class Database:
         try:
             async with self.engine.connect() as conn:
                 await conn.execution_options(**{_MODE: mode})
-                async with conn.begin():
+                await self._start(conn)
+                try:
                     yield conn
+                except BaseException:
+                    await conn.rollback()
+                    raise
+                await conn.commit()
         except IntegrityError as exc:
             if _is_unique_violation(exc):
                 raise Conflict("unique key taken by a concurrent transaction") from exc
@@ -131,6 +140,26 @@ class Database:
             if _is_transient(exc):
                 raise Conflict("serialisation failure") from exc
             raise
+
+    async def _start(self, conn: AsyncConnection) -> None:
+        """BEGIN; on SQLite, while another process holds the write lock, wait for it asynchronously
+        (SQLite's own busy wait would block the event loop) for up to `SQLITE_BUSY_WAIT_SECONDS`."""
+        if self.dialect != "sqlite":
+            await conn.begin()
+            return
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + SQLITE_BUSY_WAIT_SECONDS
+        pause = 0.005
+        while True:
+            try:
+                await conn.begin()
+                return
+            except OperationalError as exc:
+                if not _is_transient(exc) or loop.time() + pause > deadline:
+                    raise
+                await conn.rollback()
+            await asyncio.sleep(pause)
+            pause = min(pause * 2, 0.2)
 
     async def dispose(self) -> None:
         await self.engine.dispose()

@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
+from sqlalchemy import func, select
 
 from bot.config import Config, load_config
 from bot.passwords import Passwords
@@ -22,6 +23,7 @@ from bot.slack import SlackChannel, make_slack
 from bot.slack_blocks import PASSWORD_ACTION, choice_from_value
 from bot.slack_delivery import ChannelPacer
 from storage.db import Database
+from storage.tables import outbox
 from tests.slack import payloads
 from tests.slack.mock_web_api import MockSlack
 
@@ -85,6 +87,20 @@ class SlackBot:
         """Every turn started by the requests so far is done and its replies are posted."""
         assert await self.slack.drain(5.0)
         await self.service.deliver_outbox()
+        # The outbox loop may have claimed a row first and still be posting it: wait for it to settle.
+        for _ in range(500):
+            async with self.service.db.read() as conn:
+                in_flight = (
+                    await conn.execute(
+                        select(func.count()).where(
+                            outbox.c.kind == "reply", outbox.c.channel == "slack", outbox.c.status == "queued"
+                        )
+                    )
+                ).scalar_one()
+            if not in_flight:
+                return
+            await asyncio.sleep(0.01)
+        raise AssertionError("Slack replies still queued after 5 s")
 
 
 @dataclass

@@ -72,6 +72,50 @@ async def test_sqlite_connections_use_wal_and_foreign_keys(tmp_path: object) -> 
             foreign_keys = (await conn.exec_driver_sql("PRAGMA foreign_keys")).scalar()
             busy = (await conn.exec_driver_sql("PRAGMA busy_timeout")).scalar()
         assert (journal, foreign_keys) == ("wal", 1)
-        assert busy is not None and int(busy) >= 1000
+        assert busy is not None and int(busy) >= 1
+    finally:
+        await db.dispose()
+
+
+async def test_sqlite_writer_waits_for_another_process_without_blocking_the_loop(tmp_path: object) -> None:
+    """SQLite runs in the loop's thread: a write lock held elsewhere (another process, e.g. ``regbot
+    chat``) far longer than SQLite's own busy wait is waited for asynchronously, the loop keeps running."""
+    import asyncio
+    import sqlite3
+    from pathlib import Path
+
+    from sqlalchemy import text
+
+    assert isinstance(tmp_path, Path)
+    path = tmp_path / "x.sqlite3"
+    db = Database.open(f"sqlite+aiosqlite:///{path}")
+    try:
+        async with db.transaction() as conn:
+            await conn.execute(text("CREATE TABLE t (x INTEGER)"))
+        other = sqlite3.connect(path, isolation_level=None)
+        other.execute("BEGIN IMMEDIATE")
+        other.execute("INSERT INTO t VALUES (1)")
+        loop = asyncio.get_running_loop()
+        loop.call_later(0.5, other.execute, "COMMIT")
+        ticks = 0
+
+        async def ticker() -> None:
+            nonlocal ticks
+            while True:
+                ticks += 1
+                await asyncio.sleep(0.01)
+
+        ticking = asyncio.create_task(ticker())
+        started = loop.time()
+        async with db.transaction() as conn:
+            await conn.execute(text("INSERT INTO t VALUES (2)"))
+        waited = loop.time() - started
+        ticking.cancel()
+        other.close()
+        async with db.read() as conn:
+            rows = sorted((await conn.execute(text("SELECT x FROM t"))).scalars())
+        assert rows == [1, 2]
+        assert waited >= 0.4
+        assert ticks >= 10  # the loop ran while the writer waited
     finally:
         await db.dispose()
