@@ -61,7 +61,7 @@ class InlineConnection(aiosqlite.Connection):
             raise ValueError("Connection closed")
         return fn(*args, **kwargs)
 
-    def stop(self) -> None:  # type: ignore[override]
+    def stop(self) -> None:
         self._running = False
         if self._connection is not None:
             self._connection.close()
@@ -79,7 +79,11 @@ def inline_creator(url: str | URL) -> Callable[[], Awaitable[InlineConnection]]:
     kwargs["check_same_thread"] = False  # the pool may close a connection from a finaliser
     kwargs["timeout"] = BUSY_TIMEOUT_MS / 1000
 
+    def connect() -> sqlite3.Connection:
+        connection: sqlite3.Connection = sqlite3.connect(*args, **kwargs)  # type: ignore[call-overload]
+        return connection
+
     async def create() -> InlineConnection:
-        return await InlineConnection(lambda: sqlite3.connect(*args, **kwargs))
+        return await InlineConnection(connect)
 
     return create
