@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections import deque
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -37,6 +38,7 @@ HELPDESK = "helpdesk"
 MAIL_KINDS = (VERIFICATION_MAIL, COMPLETION_MAIL)
 
 _MAX_BACKOFF = timedelta(hours=6)
+_DIRECT_LEASE = timedelta(seconds=30)
 
 
 @dataclass(frozen=True)
@@ -78,6 +80,11 @@ class Outbox:
         self._lease = lease or timedelta(seconds=config.lease_seconds)
         self._deliverers: dict[Route, OutboxDeliverer] = {}
         self._wake = asyncio.Event()
+        self._sending: set[int] = set()  # rows this process is sending right after their turn
+        self._senders: set[asyncio.Task[None]] = set()
+        # What those sends delivered, for `sent_claimed` callers (tests, the console); bounded, since
+        # `regbot serve` never asks.
+        self._sent: deque[Delivery] = deque(maxlen=1000)
 
     def register(self, kind: str, deliverer: OutboxDeliverer, *, channel: str | None = None) -> None:
         """Deliver rows of ``kind`` (for ``reply`` rows: of ``channel``) with ``deliverer``."""
@@ -90,6 +97,68 @@ class Outbox:
     def wake(self) -> None:
         """New rows were committed in this process: deliver now rather than at the next poll."""
         self._wake.set()
+
+    def sends_directly(self, kind: str, channel: str | None) -> bool:
+        """Whether rows of ``kind`` for ``channel`` have a deliverer here, so a turn may claim them at
+        its commit (`send_claimed`) instead of leaving them to the loop."""
+        return Route(kind, channel) in self._deliverers or Route(kind) in self._deliverers
+
+    @property
+    def claim_lease(self) -> timedelta:
+        """How long rows claimed at a turn's commit stay leased: short, so that if this process dies
+        before sending them, another (or this one, restarted) sends them soon."""
+        return min(self._lease, _DIRECT_LEASE)
+
+    def send_claimed(self, items: Sequence[OutboxItem]) -> None:
+        """Send rows claimed in a committed turn, in order, in the background (a failure leaves the
+        row to the loop's retries; the rows after it wait behind it there)."""
+        if not items:
+            return
+        self._sending.update(item.id for item in items)
+        task = asyncio.get_running_loop().create_task(self._send_in_order(items))
+        self._senders.add(task)
+        task.add_done_callback(self._senders.discard)
+
+    async def _send_in_order(self, items: Sequence[OutboxItem]) -> None:
+        try:
+            for position, item in enumerate(items):
+                delivery = await self._deliver_one(item)
+                if delivery is None:
+                    await self._release(items[position + 1 :])
+                    return
+                self._sent.append(delivery)
+        except Exception as exc:  # e.g. the database away while settling: the lease brings the rows back
+            log.error("outbox: sending a turn's replies failed (%s)", type(exc).__name__)
+        finally:
+            self._sending.difference_update(item.id for item in items)
+
+    async def _release(self, items: Sequence[OutboxItem]) -> None:
+        """Rows claimed but not tried (an earlier one failed): due again at once, behind the failed one."""
+        if not items:
+            return
+        async with self._db.transaction() as conn:
+            for item in items:
+                await outbox.schedule_retry(conn, item.id, self._clock(), "waits for an earlier row")
+        self.wake()
+
+    async def close(self, timeout: float = 10.0) -> None:
+        """Before the database goes: let the sends after committed turns finish, for ``timeout`` at most
+        (one still hanging is cancelled; its row stays queued and is sent again after its lease)."""
+        if not self._senders:
+            return
+        _, hanging = await asyncio.wait(set(self._senders), timeout=timeout)
+        for task in hanging:
+            task.cancel()
+        await asyncio.gather(*hanging, return_exceptions=True)
+
+    async def sent_claimed(self) -> list[Delivery]:
+        """Until the rows being sent straight after their turns are sent (tests, shutdown); returns
+        what such sends delivered since the last call."""
+        while self._senders:
+            await asyncio.gather(*self._senders, return_exceptions=True)
+        sent = list(self._sent)
+        self._sent.clear()
+        return sent
 
     def _deliverer_for(self, item: OutboxItem) -> OutboxDeliverer | None:
         return self._deliverers.get(Route(item.kind, item.channel)) or self._deliverers.get(Route(item.kind))
@@ -104,7 +173,9 @@ class Outbox:
         while True:
             now = self._clock()
             async with self._db.transaction() as conn:
-                items = await outbox.claim_due(conn, self.routes, now, now + self._lease, limit=batch)
+                items = await outbox.claim_due(
+                    conn, self.routes, now, now + self._lease, limit=batch, excluding=self._sending
+                )
             if not items:
                 return delivered
             results = await asyncio.gather(*(self._deliver_one(item) for item in items))

@@ -21,9 +21,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from bot.config import Config
-from bot.outbox import MAIL_KINDS, Delivery, MailDeliverer, Outbox, OutboxDeliverer, replies_of
+from bot.outbox import MAIL_KINDS, REPLY, Delivery, MailDeliverer, Outbox, OutboxDeliverer, replies_of
 from bot.passwords import Passwords
-from bot.turns import Prehashed, TurnHook, TurnWriter
+from bot.turns import Prehashed, TurnHook, TurnWriter, Written
 from bot.verification import ServiceBusy, StorageVerification
 from conversations.engine import mentioned_emails, new_state, step
 from conversations.state import dump_state, load_state
@@ -122,11 +122,13 @@ class Service:
             prehashed = Prehashed(inbound.password, await self.passwords.hash(inbound.password))
         for _ in range(_ATTEMPTS):
             try:
-                turn = await self._handle(channel, address, inbound, message_id, prehashed)
+                turn, written = await self._handle(channel, address, inbound, message_id, prehashed)
             except Conflict:
                 continue
-            if not turn.duplicate:
-                self.outbox.wake()
+            if written is not None:
+                self.outbox.send_claimed(written.claimed)
+                if written.other_rows:
+                    self.outbox.wake()
             return turn
         log.error("%s conversation busy: %d conflicting attempts in a row", channel, _ATTEMPTS)
         raise ServiceBusy("the conversation changed too often; try again")
@@ -138,7 +140,7 @@ class Service:
         inbound: Inbound,
         message_id: str | None,
         prehashed: Prehashed | None,
-    ) -> Turn:
+    ) -> tuple[Turn, Written | None]:
         now = self.clock()
         async with self.db.transaction() as conn:
             conversation = await conversations.find(conn, channel, address)
@@ -151,14 +153,15 @@ class Service:
                 conn, channel, message_id, conversation.id, now
             ):
                 log.info("conversation %s: message already processed", conversation.id)
-                return Turn(conversation_id=conversation.id, replies=(), duplicate=True)
+                return Turn(conversation_id=conversation.id, replies=(), duplicate=True), None
             text = inbound.text if isinstance(inbound, Start | Text) else ""
             mentioned = mentioned_emails(text) if text else frozenset()
             registered = await registrations.registered_among(conn, mentioned)
             before = load_state(conversation.state)
             context = Context(registered_emails=registered, helpdesk_available=self.helpdesk_available)
             result = step(before, inbound, now, context)
-            await self._writer.write(
+            direct = channel != CONSOLE and self.outbox.sends_directly(REPLY, channel)
+            written = await self._writer.write(
                 conn,
                 conversation,
                 before,
@@ -168,8 +171,9 @@ class Service:
                 activity=True,
                 queue_replies=channel != CONSOLE,
                 prehashed=prehashed,
+                claim_until=now + self.outbox.claim_lease if direct else None,
             )
-        return Turn(conversation_id=conversation.id, replies=result.replies, duplicate=False)
+        return Turn(conversation_id=conversation.id, replies=result.replies, duplicate=False), written
 
     async def step_conversation(self, conversation_id: str, inbound: Remind | Expire) -> Turn | None:
         """A turn the person did not cause (reminder, expiry): replies go to the outbox for every channel,
@@ -204,8 +208,11 @@ class Service:
         return replies_of(items)
 
     async def deliver_outbox(self) -> list[Delivery]:
-        """Deliver every due outbox row now (console, tests); `bot.app.serve` runs this in a loop."""
-        return await self.outbox.deliver_due()
+        """Deliver every due outbox row now (console, tests); `bot.app.serve` runs this in a loop.
+        Replies being sent straight after their turns are waited for first, and counted in."""
+        sent = await self.outbox.sent_claimed()
+        return sent + await self.outbox.deliver_due()
 
     async def close(self) -> None:
+        await self.outbox.close()
         await self.db.dispose()

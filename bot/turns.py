@@ -40,6 +40,7 @@ from conversations.types import (
 from mail.compose import verification_mail
 from storage import conversations, outbox, registrations
 from storage.conversations import KEEP, Conversation, Keep
+from storage.outbox import OutboxItem
 
 log = logging.getLogger(__name__)
 
@@ -81,6 +82,15 @@ class Prehashed:
 
 
 @dataclass(frozen=True)
+class Written:
+    """What a written turn left for delivery: reply rows claimed for the caller (send them after the
+    commit, in order) and whether other rows were queued for the delivery loop."""
+
+    claimed: tuple[OutboxItem, ...]
+    other_rows: bool
+
+
+@dataclass(frozen=True)
 class TurnWriter:
     config: Config
     passwords: Passwords
@@ -99,13 +109,17 @@ class TurnWriter:
         queue_replies: bool,
         prehashed: Prehashed | None = None,
         password_hash: str | Keep | None = KEEP,
-    ) -> None:
+        claim_until: datetime | None = None,
+    ) -> Written:
         """Carry out ``step``'s effects and save its state; raises `Conflict` if the version moved on.
 
         ``queue_replies``: the replies become ``reply`` outbox rows for the conversation's channel
         (every channel but the console's own turns, whose replies are printed directly).
+        ``claim_until``: the reply rows are claimed for the caller until then (to be sent right after the
+        commit), unless an earlier row of the conversation is still queued: they then wait behind it.
         ``password_hash``: a hash to store on the conversation regardless of the effects (KEEP: as is).
         """
+        conn.info[outbox.ENQUEUED] = 0  # effects and hooks may queue rows for the delivery loop
         current_hash = conversation.password_hash if isinstance(password_hash, Keep) else password_hash
         events: list[tuple[str, str | None]] = [
             (_INBOUND_EVENTS.get(type(inbound), "inbound"), before.awaiting)
@@ -151,8 +165,9 @@ class TurnWriter:
                         recipient=self.config.helpdesk_channel or "helpdesk",
                     )
                     events.append((f"helpdesk.{reason}", field_id))
+        claimed: list[OutboxItem] = []
         if queue_replies:
-            await enqueue_replies(conn, conversation, step, now)
+            claimed = await enqueue_replies(conn, conversation, step, now, claim_until=claim_until)
         events.extend(_state_events(before, step.state))
         await conversations.save(
             conn, conversation, dump_state(step.state), now, password_hash=password_hash, activity=activity
@@ -160,6 +175,7 @@ class TurnWriter:
         await conversations.record_audit(conn, conversation.id, events, now)
         for hook in self.hooks:
             await hook(conn, conversation, before, inbound, step, now)
+        return Written(claimed=tuple(claimed), other_rows=conn.info[outbox.ENQUEUED] > len(claimed))
 
     async def _send_link(
         self,
@@ -220,23 +236,50 @@ async def enqueue_escalation(
 
 
 async def enqueue_replies(
-    conn: AsyncConnection, conversation: Conversation, step: Step, now: datetime
-) -> None:
+    conn: AsyncConnection,
+    conversation: Conversation,
+    step: Step,
+    now: datetime,
+    *,
+    claim_until: datetime | None = None,
+) -> list[OutboxItem]:
+    """The step's replies as ``reply`` rows; returns the ones claimed (see `TurnWriter.write`)."""
+    if not step.replies:
+        return []
+    if claim_until is not None and await outbox.has_queued(conn, conversation.id, conversation.address):
+        claim_until = None  # an earlier row goes first: the delivery loop keeps the order
+    claimed: list[OutboxItem] = []
     for reply in step.replies:
-        await outbox.enqueue(
+        payload = {
+            "channel": conversation.channel,
+            "address": conversation.address,
+            "lang": step.state.lang,
+            "reply": encode_reply(reply),
+        }
+        outbox_id = await outbox.enqueue(
             conn,
             kind=REPLY,
             channel=conversation.channel,
             recipient=conversation.address,
             now=now,
             conversation_id=conversation.id,
-            payload={
-                "channel": conversation.channel,
-                "address": conversation.address,
-                "lang": step.state.lang,
-                "reply": encode_reply(reply),
-            },
+            payload=payload,
+            claimed_until=claim_until,
         )
+        if claim_until is not None:
+            claimed.append(
+                OutboxItem(
+                    id=outbox_id,
+                    conversation_id=conversation.id,
+                    kind=REPLY,
+                    channel=conversation.channel,
+                    recipient=conversation.address,
+                    payload=payload,
+                    body=None,
+                    attempts=1,
+                )
+            )
+    return claimed
 
 
 def _state_events(before: State, after: State) -> Iterable[tuple[str, str | None]]:

@@ -15,9 +15,11 @@ SQLite (the default) and PostgreSQL run the same statements.  What differs is se
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -81,6 +83,7 @@ class Database:
         self.engine = engine
         self.dialect = engine.dialect.name
         self._writer_lock: asyncio.Lock | None = asyncio.Lock() if self.dialect == "sqlite" else None
+        self._writer_connection: AsyncConnection | None = None
 
     @classmethod
     def open(cls, url: str) -> Database:
@@ -107,7 +110,7 @@ class Database:
             async with self._begin("write") as conn:
                 yield conn
             return
-        async with self._writer_lock, self._begin("write") as conn:
+        async with self._writer_lock, self._begin("write", self._writer) as conn:
             yield conn
 
     @asynccontextmanager
@@ -117,10 +120,38 @@ class Database:
             yield conn
 
     @asynccontextmanager
-    async def _begin(self, mode: str) -> AsyncIterator[AsyncConnection]:
+    async def _writer(self) -> AsyncIterator[AsyncConnection]:
+        """SQLite's one writer connection, kept open between transactions (a pool check-out and
+        check-in cost more than the BEGIN and COMMIT); dropped after an error it may not survive."""
+        if self._writer_connection is None:
+            self._writer_connection = await self.engine.connect()
+            await self._writer_connection.execution_options(**{_MODE: "write"})
         try:
-            async with self.engine.connect() as conn:
-                await conn.execution_options(**{_MODE: mode})
+            yield self._writer_connection
+        except (Conflict, IntegrityError):
+            raise
+        except BaseException:
+            await self._drop_writer()
+            raise
+
+    async def _drop_writer(self) -> None:
+        connection, self._writer_connection = self._writer_connection, None
+        if connection is not None:
+            with contextlib.suppress(Exception):
+                await connection.close()
+
+    @asynccontextmanager
+    async def _pooled(self, mode: str) -> AsyncIterator[AsyncConnection]:
+        async with self.engine.connect() as conn:
+            await conn.execution_options(**{_MODE: mode})
+            yield conn
+
+    @asynccontextmanager
+    async def _begin(
+        self, mode: str, connect: Callable[[], AbstractAsyncContextManager[AsyncConnection]] | None = None
+    ) -> AsyncIterator[AsyncConnection]:
+        try:
+            async with (connect or partial(self._pooled, mode))() as conn:
                 await self._start(conn)
                 try:
                     yield conn
@@ -162,6 +193,7 @@ class Database:
             pause = min(pause * 2, 0.2)
 
     async def dispose(self) -> None:
+        await self._drop_writer()
         await self.engine.dispose()
 
 

@@ -10,17 +10,20 @@ link) are dropped once the row is settled, so the raw token does not stay at res
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, delete, exists, func, insert, or_, select, update
+from sqlalchemy import and_, bindparam, delete, exists, func, insert, or_, select, update
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.sql.elements import ColumnElement
 
 from storage.tables import outbox
+
+ENQUEUED = "regbot.outbox.enqueued"
+"""Key of ``conn.info``: how many rows `enqueue` wrote on that connection (callers reset it)."""
 
 QUEUED = "queued"
 DELIVERED = "delivered"
@@ -63,6 +66,10 @@ def _item(row: RowMapping) -> OutboxItem:
     )
 
 
+_ENQUEUE = insert(outbox).returning(outbox.c.id)
+_SETTLE = update(outbox).where(outbox.c.id == bindparam("b_id"))
+
+
 async def enqueue(
     conn: AsyncConnection,
     *,
@@ -73,24 +80,45 @@ async def enqueue(
     channel: str | None = None,
     payload: dict[str, Any] | None = None,
     body: bytes | None = None,
+    claimed_until: datetime | None = None,
 ) -> int:
+    """A new row; with ``claimed_until`` it is claimed by the caller at once (its first attempt, leased
+    until then), to be sent straight after the commit instead of by the delivery loop."""
+    conn.info[ENQUEUED] = conn.info.get(ENQUEUED, 0) + 1
     result = await conn.execute(
-        insert(outbox)
-        .values(
-            conversation_id=conversation_id,
-            kind=kind,
-            channel=channel,
-            recipient=recipient,
-            payload=payload,
-            body=body,
-            status=QUEUED,
-            attempts=0,
-            next_attempt_at=now,
-            created_at=now,
-        )
-        .returning(outbox.c.id)
+        _ENQUEUE,
+        {
+            "conversation_id": conversation_id,
+            "kind": kind,
+            "channel": channel,
+            "recipient": recipient,
+            "payload": payload,
+            "body": body,
+            "status": QUEUED,
+            "attempts": 0 if claimed_until is None else 1,
+            "next_attempt_at": now if claimed_until is None else claimed_until,
+            "created_at": now,
+        },
     )
     return int(result.scalar_one())
+
+
+_EARLIER = outbox.alias("earlier")
+_WAITING = (
+    select(_EARLIER.c.id)
+    .where(
+        _EARLIER.c.conversation_id == bindparam("conversation_id"),
+        _EARLIER.c.recipient == bindparam("recipient"),
+        _EARLIER.c.status == QUEUED,
+    )
+    .limit(1)
+)
+
+
+async def has_queued(conn: AsyncConnection, conversation_id: str, recipient: str) -> bool:
+    """Whether a row of the conversation for ``recipient`` is still queued (new rows must wait behind it)."""
+    params = {"conversation_id": conversation_id, "recipient": recipient}
+    return (await conn.execute(_WAITING, params)).first() is not None
 
 
 def _route_filter(routes: Sequence[Route]) -> ColumnElement[bool]:
@@ -105,16 +133,23 @@ def _route_filter(routes: Sequence[Route]) -> ColumnElement[bool]:
 
 
 async def claim_due(
-    conn: AsyncConnection, routes: Sequence[Route], now: datetime, lease_until: datetime, *, limit: int = 20
+    conn: AsyncConnection,
+    routes: Sequence[Route],
+    now: datetime,
+    lease_until: datetime,
+    *,
+    limit: int = 20,
+    excluding: Collection[int] = (),
 ) -> list[OutboxItem]:
     """Queued rows of ``routes`` that are due, oldest first; each gets one more attempt and a lease.
 
     Only the oldest queued row of a conversation's recipient is claimed: the next one waits until that
     one is settled (delivered or failed for good), so a recipient gets a conversation's messages in
-    order even across retries, and the rows of one claim can be sent at the same time."""
+    order even across retries, and the rows of one claim can be sent at the same time.  ``excluding``:
+    rows this process is sending already (claimed at their turn's commit)."""
     if not routes:
         return []
-    earlier = outbox.alias("earlier")
+    earlier = _EARLIER
     head_of_line = ~exists().where(
         earlier.c.conversation_id == outbox.c.conversation_id,
         earlier.c.recipient == outbox.c.recipient,
@@ -129,6 +164,8 @@ async def claim_due(
         .order_by(outbox.c.next_attempt_at, outbox.c.id)
         .limit(limit)
     )
+    if excluding:
+        query = query.where(outbox.c.id.not_in(list(excluding)))
     if conn.dialect.name == "postgresql":
         query = query.with_for_update(skip_locked=True)
     items = [_item(row) for row in (await conn.execute(query)).mappings()]
@@ -157,9 +194,15 @@ async def mark_delivered(
     conn: AsyncConnection, outbox_id: int, now: datetime, location: str | None = None
 ) -> None:
     await conn.execute(
-        update(outbox)
-        .where(outbox.c.id == outbox_id)
-        .values(status=DELIVERED, delivered_at=now, location=location, body=None, last_error=None)
+        _SETTLE,
+        {
+            "b_id": outbox_id,
+            "status": DELIVERED,
+            "delivered_at": now,
+            "location": location,
+            "body": None,
+            "last_error": None,
+        },
     )
 
 
