@@ -85,6 +85,7 @@ class Outbox:
         # What those sends delivered, for `sent_claimed` callers (tests, the console); bounded, since
         # `regbot serve` never asks.
         self._sent: deque[Delivery] = deque(maxlen=1000)
+        self._settler = _Settler(db, clock)
 
     def register(self, kind: str, deliverer: OutboxDeliverer, *, channel: str | None = None) -> None:
         """Deliver rows of ``kind`` (for ``reply`` rows: of ``channel``) with ``deliverer``."""
@@ -193,8 +194,7 @@ class Outbox:
         except Exception as exc:  # a deliverer bug must not stop the loop; the row is retried
             await self._failed(item, type(exc).__name__, permanent=False)
             return None
-        async with self._db.transaction() as conn:
-            await outbox.mark_delivered(conn, item.id, self._clock(), location)
+        await self._settler.delivered(item.id, location)
         log.info("outbox %d (%s) delivered on attempt %d", item.id, item.kind, item.attempts)
         return Delivery(
             outbox_id=item.id, kind=item.kind, location=location, conversation_id=item.conversation_id
@@ -244,6 +244,41 @@ class Outbox:
             if due is not None:
                 timeout = max(0.0, min(poll, (due - self._clock()).total_seconds()))
             await wait_any(stop, self._wake, timeout)
+
+
+class _Settler:
+    """Marks sent rows delivered, several in one transaction: the rows sent while the previous batch
+    was being committed go in the next one together (under load one commit settles many; alone, a row
+    is settled at once).  Each caller returns once its own row is committed."""
+
+    def __init__(self, db: Database, clock: Clock) -> None:
+        self._db = db
+        self._clock = clock
+        self._waiting: list[tuple[int, str | None, asyncio.Future[None]]] = []
+        self._flusher: asyncio.Task[None] | None = None
+
+    async def delivered(self, outbox_id: int, location: str | None) -> None:
+        settled = asyncio.get_running_loop().create_future()
+        self._waiting.append((outbox_id, location, settled))
+        if self._flusher is None or self._flusher.done():
+            self._flusher = asyncio.get_running_loop().create_task(self._flush())
+        await asyncio.shield(settled)  # a cancelled sender does not take the batch down with it
+
+    async def _flush(self) -> None:
+        while self._waiting:
+            batch, self._waiting = self._waiting, []
+            try:
+                async with self._db.transaction() as conn:
+                    await outbox.mark_delivered_many(conn, [(i, loc) for i, loc, _ in batch], self._clock())
+            except Exception as exc:
+                for _, _, settled in batch:
+                    if not settled.done():
+                        settled.set_exception(exc)
+                        settled.exception()  # retrieved here too: no "never retrieved" noise
+                continue
+            for _, _, settled in batch:
+                if not settled.done():
+                    settled.set_result(None)
 
 
 async def wait_any(first: asyncio.Event, second: asyncio.Event, timeout: float) -> None:

@@ -144,7 +144,7 @@ class SlackReplies:
             raise DeliveryError(f"slack {error}", permanent=error in PERMANENT_ERRORS) from None
         except (TimeoutError, SlackClientError, OSError) as exc:
             raise DeliveryError(f"slack {type(exc).__name__}", permanent=False) from None
-        log.info("outbox %d: posted to Slack (ts %s)", item.id, response.get("ts"))
+        log.debug("outbox %d: posted to Slack (ts %s)", item.id, response.get("ts"))
         return None
 
     async def _already_posted(self, channel: str, marker: str) -> bool:

@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import sqlite3
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from functools import partial
@@ -32,11 +33,17 @@ from storage.sqlite_inline import BUSY_TIMEOUT_MS, inline_creator
 
 DEFAULT_URL = "sqlite+aiosqlite:///var/regbot.sqlite3"
 
+log = logging.getLogger(__name__)
+
 # aiosqlite logs every statement with its parameters at DEBUG: names, addresses, hashes.  Logs must never
 # carry personal values (SPEC §7), whatever level the root logger is set to.
 logging.getLogger("aiosqlite").setLevel(logging.INFO)
 
 SQLITE_BUSY_WAIT_SECONDS = 10.0
+CHECKPOINT_EVERY = 200
+WAL_FRAMES_LIMIT = 2_000
+"""SQLite write transactions between two WAL checkpoints (each turn writes a handful of pages; SQLite's
+own default is every 1 000 pages)."""
 _MODE = "regbot_mode"
 
 
@@ -68,7 +75,26 @@ def _sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA wal_autocheckpoint=0")  # see Database._checkpoint
     cursor.close()
+
+
+def _sqlite_file(url: URL) -> str | None:
+    database = url.database
+    if not database or database == ":memory:" or database.startswith("file:"):
+        return None
+    return database
+
+
+def _checkpoint(path: str) -> tuple[int, int]:
+    """In a worker thread: copy the WAL into the database file (PASSIVE: never waits for, nor blocks,
+    the writer or readers).  Returns the frames in the WAL and how many of them are copied."""
+    connection = sqlite3.connect(path, timeout=1.0)
+    try:
+        row = connection.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+    finally:
+        connection.close()
+    return (int(row[1]), int(row[2])) if row else (0, 0)
 
 
 def _sqlite_begin(connection: Connection) -> None:
@@ -84,6 +110,11 @@ class Database:
         self.dialect = engine.dialect.name
         self._writer_lock: asyncio.Lock | None = asyncio.Lock() if self.dialect == "sqlite" else None
         self._writer_connection: AsyncConnection | None = None
+        # WAL checkpoints (copying the log into the database file, with an fsync) would run inside a
+        # commit, in the event loop's thread; they run in a worker thread instead (`_checkpoint`).
+        self._file = _sqlite_file(engine.url) if self.dialect == "sqlite" else None
+        self._commits = 0
+        self._checkpointing: asyncio.Task[None] | None = None
 
     @classmethod
     def open(cls, url: str) -> Database:
@@ -112,6 +143,11 @@ class Database:
             return
         async with self._writer_lock, self._begin("write", self._writer) as conn:
             yield conn
+        self._commits += 1
+        idle = self._checkpointing is None or self._checkpointing.done()
+        if self._commits >= CHECKPOINT_EVERY and self._file is not None and idle:
+            self._commits = 0
+            self._checkpointing = asyncio.create_task(self._checkpoint(self._file))
 
     @asynccontextmanager
     async def read(self) -> AsyncIterator[AsyncConnection]:
@@ -192,7 +228,22 @@ class Database:
             await asyncio.sleep(pause)
             pause = min(pause * 2, 0.2)
 
+    async def _checkpoint(self, path: str) -> None:
+        """A checkpoint in a worker thread.  The WAL file only starts over when a writer begins right
+        after a checkpoint has caught up, which steady writing may never allow; so once the WAL holds
+        more than `WAL_FRAMES_LIMIT` frames, one is run with this process's writers held back (they
+        wait; the event loop does not)."""
+        try:
+            frames, _ = await asyncio.to_thread(_checkpoint, path)
+            if frames > WAL_FRAMES_LIMIT and self._writer_lock is not None:
+                async with self._writer_lock:
+                    await asyncio.to_thread(_checkpoint, path)
+        except sqlite3.Error as exc:
+            log.warning("sqlite checkpoint failed (%s); the next one retries", type(exc).__name__)
+
     async def dispose(self) -> None:
+        if self._checkpointing is not None:
+            await asyncio.gather(self._checkpointing, return_exceptions=True)
         await self._drop_writer()
         await self.engine.dispose()
 

@@ -206,6 +206,21 @@ async def mark_delivered(
     )
 
 
+async def mark_delivered_many(
+    conn: AsyncConnection, rows: Sequence[tuple[int, str | None]], now: datetime
+) -> None:
+    """`mark_delivered` for several rows (id, location) in one statement."""
+    if not rows:
+        return
+    settled = [
+        {"b_id": outbox_id, "status": DELIVERED, "delivered_at": now, "location": location, "body": None}
+        for outbox_id, location in rows
+    ]
+    for values in settled:
+        values["last_error"] = None
+    await conn.execute(_SETTLE, settled)
+
+
 async def schedule_retry(
     conn: AsyncConnection, outbox_id: int, next_attempt_at: datetime, error: str
 ) -> None:

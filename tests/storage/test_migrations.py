@@ -119,3 +119,34 @@ async def test_sqlite_writer_waits_for_another_process_without_blocking_the_loop
         assert ticks >= 10  # the loop ran while the writer waited
     finally:
         await db.dispose()
+
+
+async def test_sqlite_wal_is_checkpointed_off_the_event_loop(tmp_path: object) -> None:
+    """Automatic checkpoints are off on the loop's connections (they fsync inside a commit); a worker
+    thread checkpoints every CHECKPOINT_EVERY writes, so the WAL stays bounded."""
+    import asyncio
+    from pathlib import Path
+
+    from sqlalchemy import text
+
+    from storage.db import CHECKPOINT_EVERY
+
+    assert isinstance(tmp_path, Path)
+    path = tmp_path / "x.sqlite3"
+    db = Database.open(f"sqlite+aiosqlite:///{path}")
+    try:
+        async with db.read() as conn:
+            assert (await conn.exec_driver_sql("PRAGMA wal_autocheckpoint")).scalar() == 0
+        async with db.transaction() as conn:
+            await conn.execute(text("CREATE TABLE t (x BLOB)"))
+        for _ in range(CHECKPOINT_EVERY * 10):  # 2 000 commits of 8 KB: a 34 MB WAL without checkpoints
+            async with db.transaction() as conn:
+                await conn.execute(text("INSERT INTO t VALUES (zeroblob(8192))"))
+            await asyncio.sleep(0)
+        await asyncio.sleep(0.2)  # the last checkpoint's thread
+        wal = (tmp_path / "x.sqlite3-wal").stat().st_size
+        copied = path.stat().st_size
+    finally:
+        await db.dispose()
+    assert wal < 16 * 1024 * 1024  # about WAL_FRAMES_LIMIT pages and one interval's writes
+    assert copied > 8 * 1024 * 1024  # the rows reached the database file while it ran
