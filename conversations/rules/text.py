@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import re
 import unicodedata
 
 # Invisible characters that slip in when text is pasted from web pages, PDFs or Word.
 _ZERO_WIDTH = frozenset("\u200b\u200c\u200d\u2060\ufeff")
+_VARIATION_SELECTOR = re.compile("[\ufe00-\ufe0f\U000e0100-\U000e01ef]")
 
 
 def _is_invisible(char: str) -> bool:
@@ -25,6 +27,8 @@ def clean(text: str) -> str:
     ``str.strip`` trims every Unicode space, the full-width space U+3000 included.
     """
     normalised = unicodedata.normalize("NFC", text)
+    if normalised.isprintable() and not _VARIATION_SELECTOR.search(normalised):
+        return normalised.strip()  # the usual case: nothing to drop (every dropped kind is unprintable)
     visible = "".join(char for char in normalised if not _is_invisible(char))
     # Dropping a character can bring a base and a combining mark together: compose again.
     return unicodedata.normalize("NFC", visible).strip()

@@ -1,6 +1,8 @@
 """clean(): what every rule does first (SPEC §3.1, last line)."""
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from conversations.rules.text import clean
 
@@ -27,3 +29,32 @@ from conversations.rules.text import clean
 def test_clean(typed: str, cleaned: str) -> None:
     """NFC, invisible characters dropped, surrounding space (full-width too) trimmed."""
     assert clean(typed) == cleaned
+
+
+def _clean_char_by_char(text: str) -> str:
+    """The rule spelled out character by character (what `clean`'s fast path must agree with)."""
+    import unicodedata
+
+    def invisible(char: str) -> bool:
+        code = ord(char)
+        return (
+            unicodedata.category(char) in ("Cc", "Cf", "Cs")
+            or 0xFE00 <= code <= 0xFE0F
+            or 0xE0100 <= code <= 0xE01EF
+        )
+
+    visible = "".join(c for c in unicodedata.normalize("NFC", text) if not invisible(c))
+    return unicodedata.normalize("NFC", visible).strip()
+
+
+@given(
+    st.text(
+        alphabet=st.one_of(
+            st.characters(),
+            st.sampled_from("\u200b\u200d\u2060\ufeff\ufe0f\U000e0100\u3000\t\n\u0301あ基ｱ"),
+        ),
+        max_size=30,
+    )
+)
+def test_clean_fast_path_agrees_with_the_rule_character_by_character(text: str) -> None:
+    assert clean(text) == _clean_char_by_char(text)
