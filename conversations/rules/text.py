@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from functools import lru_cache
 
 # Invisible characters that slip in when text is pasted from web pages, PDFs or Word.
 _ZERO_WIDTH = frozenset("\u200b\u200c\u200d\u2060\ufeff")
 _VARIATION_SELECTOR = re.compile("[\ufe00-\ufe0f\U000e0100-\U000e01ef]")
 
 
+@lru_cache(maxsize=4096)  # a mail body repeats a few hundred distinct characters
 def _is_invisible(char: str) -> bool:
     if char in _ZERO_WIDTH:
         return True
