@@ -111,10 +111,7 @@ async def turns(service: Service, addresses: Sequence[str], *, concurrency: int 
 async def checkpoint(db: Database) -> None:
     """Set-up kept out of the measurement: on SQLite the seeded rows are copied from the WAL into the
     database file first (else the first measured turns pay for the seeding's checkpoint)."""
-    if db.is_postgresql:
-        return
-    async with db.engine.connect() as conn:
-        await conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+    await db.checkpoint()
 
 
 async def scale_one(url: str, folder: Path, sizes: Sequence[int], turn_count: int) -> list[Figures]:

@@ -41,7 +41,9 @@ logging.getLogger("aiosqlite").setLevel(logging.INFO)
 
 SQLITE_BUSY_WAIT_SECONDS = 10.0
 CHECKPOINT_EVERY = 200
-WAL_FRAMES_LIMIT = 2_000
+WAL_FRAMES_LIMIT = 10_000
+"""WAL size (frames, 4 KB each) past which a checkpoint holds this process's writers back (see
+`Database._checkpoint`); each such pause costs an fsync, so it is kept rare."""
 """SQLite write transactions between two WAL checkpoints (each turn writes a handful of pages; SQLite's
 own default is every 1 000 pages)."""
 _MODE = "regbot_mode"
@@ -114,6 +116,7 @@ class Database:
         # commit, in the event loop's thread; they run in a worker thread instead (`_checkpoint`).
         self._file = _sqlite_file(engine.url) if self.dialect == "sqlite" else None
         self._commits = 0
+        self.wal_frames_limit = WAL_FRAMES_LIMIT
         self._checkpointing: asyncio.Task[None] | None = None
 
     @classmethod
@@ -231,15 +234,22 @@ class Database:
     async def _checkpoint(self, path: str) -> None:
         """A checkpoint in a worker thread.  The WAL file only starts over when a writer begins right
         after a checkpoint has caught up, which steady writing may never allow; so once the WAL holds
-        more than `WAL_FRAMES_LIMIT` frames, one is run with this process's writers held back (they
+        more than `wal_frames_limit` frames, one is run with this process's writers held back (they
         wait; the event loop does not)."""
         try:
             frames, _ = await asyncio.to_thread(_checkpoint, path)
-            if frames > WAL_FRAMES_LIMIT and self._writer_lock is not None:
-                async with self._writer_lock:
-                    await asyncio.to_thread(_checkpoint, path)
+            if frames > self.wal_frames_limit:
+                await self.checkpoint()
         except sqlite3.Error as exc:
             log.warning("sqlite checkpoint failed (%s); the next one retries", type(exc).__name__)
+
+    async def checkpoint(self) -> None:
+        """SQLite: copy the whole WAL into the database file now, this process's writers held back
+        meanwhile (the next writer then starts the WAL over).  PostgreSQL: nothing to do."""
+        if self._file is None or self._writer_lock is None:
+            return
+        async with self._writer_lock:
+            await asyncio.to_thread(_checkpoint, self._file)
 
     async def dispose(self) -> None:
         if self._checkpointing is not None:
