@@ -102,7 +102,7 @@ class Outbox:
     def sends_directly(self, kind: str, channel: str | None) -> bool:
         """Whether rows of ``kind`` for ``channel`` have a deliverer here, so a turn may claim them at
         its commit (`send_claimed`) instead of leaving them to the loop."""
-        return Route(kind, channel) in self._deliverers or Route(kind) in self._deliverers
+        return self._deliverer(kind, channel) is not None
 
     @property
     def claim_lease(self) -> timedelta:
@@ -161,8 +161,8 @@ class Outbox:
         self._sent.clear()
         return sent
 
-    def _deliverer_for(self, item: OutboxItem) -> OutboxDeliverer | None:
-        return self._deliverers.get(Route(item.kind, item.channel)) or self._deliverers.get(Route(item.kind))
+    def _deliverer(self, kind: str, channel: str | None) -> OutboxDeliverer | None:
+        return self._deliverers.get(Route(kind, channel)) or self._deliverers.get(Route(kind))
 
     async def deliver_due(self, *, batch: int = 20) -> list[Delivery]:
         """Send every row that is due now; returns the ones delivered.
@@ -183,7 +183,7 @@ class Outbox:
             delivered.extend(result for result in results if result is not None)
 
     async def _deliver_one(self, item: OutboxItem) -> Delivery | None:
-        deliverer = self._deliverer_for(item)
+        deliverer = self._deliverer(item.kind, item.channel)
         try:
             if deliverer is None:  # unregistered between claim and send: leave it for later
                 raise DeliveryError("no deliverer registered", permanent=False)
@@ -269,7 +269,7 @@ class _Settler:
             batch, self._waiting = self._waiting, []
             try:
                 async with self._db.transaction() as conn:
-                    await outbox.mark_delivered_many(conn, [(i, loc) for i, loc, _ in batch], self._clock())
+                    await outbox.mark_delivered(conn, [(i, loc) for i, loc, _ in batch], self._clock())
             except Exception as exc:
                 for _, _, settled in batch:
                     if not settled.done():

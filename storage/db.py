@@ -41,11 +41,11 @@ logging.getLogger("aiosqlite").setLevel(logging.INFO)
 
 SQLITE_BUSY_WAIT_SECONDS = 10.0
 CHECKPOINT_EVERY = 200
+"""SQLite write transactions between two WAL checkpoints (each turn writes a handful of pages; SQLite's
+own default is every 1 000 pages)."""
 WAL_FRAMES_LIMIT = 10_000
 """WAL size (frames, 4 KB each) past which a checkpoint holds this process's writers back (see
 `Database._checkpoint`); each such pause costs an fsync, so it is kept rare."""
-"""SQLite write transactions between two WAL checkpoints (each turn writes a handful of pages; SQLite's
-own default is every 1 000 pages)."""
 _MODE = "regbot_mode"
 
 
@@ -88,15 +88,15 @@ def _sqlite_file(url: URL) -> str | None:
     return database
 
 
-def _checkpoint(path: str) -> tuple[int, int]:
+def _checkpoint(path: str) -> int:
     """In a worker thread: copy the WAL into the database file (PASSIVE: never waits for, nor blocks,
-    the writer or readers).  Returns the frames in the WAL and how many of them are copied."""
+    the writer or readers).  Returns how many frames the WAL holds."""
     connection = sqlite3.connect(path, timeout=1.0)
     try:
         row = connection.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
     finally:
         connection.close()
-    return (int(row[1]), int(row[2])) if row else (0, 0)
+    return int(row[1]) if row else 0
 
 
 def _sqlite_begin(connection: Connection) -> None:
@@ -237,7 +237,7 @@ class Database:
         more than `wal_frames_limit` frames, one is run with this process's writers held back (they
         wait; the event loop does not)."""
         try:
-            frames, _ = await asyncio.to_thread(_checkpoint, path)
+            frames = await asyncio.to_thread(_checkpoint, path)
             if frames > self.wal_frames_limit:
                 await self.checkpoint()
         except sqlite3.Error as exc:

@@ -191,10 +191,12 @@ async def claim_due(
 
 
 async def mark_delivered(
-    conn: AsyncConnection, outbox_id: int, now: datetime, location: str | None = None
+    conn: AsyncConnection, rows: Sequence[tuple[int, str | None]], now: datetime
 ) -> None:
-    await conn.execute(
-        _SETTLE,
+    """Rows (id, location) sent: delivered, in one statement; their bodies (a link) are dropped."""
+    if not rows:
+        return
+    settled = [
         {
             "b_id": outbox_id,
             "status": DELIVERED,
@@ -202,22 +204,9 @@ async def mark_delivered(
             "location": location,
             "body": None,
             "last_error": None,
-        },
-    )
-
-
-async def mark_delivered_many(
-    conn: AsyncConnection, rows: Sequence[tuple[int, str | None]], now: datetime
-) -> None:
-    """`mark_delivered` for several rows (id, location) in one statement."""
-    if not rows:
-        return
-    settled = [
-        {"b_id": outbox_id, "status": DELIVERED, "delivered_at": now, "location": location, "body": None}
+        }
         for outbox_id, location in rows
     ]
-    for values in settled:
-        values["last_error"] = None
     await conn.execute(_SETTLE, settled)
 
 

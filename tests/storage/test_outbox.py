@@ -36,7 +36,7 @@ async def test_a_claimed_row_is_leased_then_settled_and_its_bytes_dropped(db: Da
     async with db.transaction() as conn:
         assert await outbox.claim_due(conn, [MAIL], NOW + timedelta(minutes=4), lease) == []
         assert await outbox.next_due(conn, [MAIL]) == lease
-        await outbox.mark_delivered(conn, row_id, NOW, "/tmp/x.eml")
+        await outbox.mark_delivered(conn, [(row_id, "/tmp/x.eml")], NOW)
     async with db.transaction() as conn:
         assert await outbox.claim_due(conn, [MAIL], NOW + timedelta(hours=1), lease) == []
         assert await outbox.status_counts(conn) == {"delivered": 1}
