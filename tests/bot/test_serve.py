@@ -6,14 +6,10 @@ from __future__ import annotations
 import asyncio
 import email
 import email.policy
-import os
 import re
 import shutil
-import signal
 import subprocess
-import sys
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import aiohttp
@@ -30,29 +26,22 @@ from storage.db import Database
 from storage.migrate import head_revision
 from tests.bot.test_service_outbox import Relay
 from tests.conftest import EMAIL, fill_in
+from tests.reliability.harness import ServeProcess, regbot_command, serve_env, until
 from tests.services import free_port
 
-ROOT = Path(__file__).resolve().parents[2]
-REGBOT = ROOT / ".venv" / "bin" / "regbot"
 COMPLETION_SUBJECT = "【医療機関等向け総合ポータルサイト】アカウント登録完了メール"
 VERIFICATION_SUBJECT = "【総合ポータルサイト】メールアドレス登録確認メール"
-
-
-def _command() -> list[str]:
-    if REGBOT.exists():
-        return [str(REGBOT)]
-    return [sys.executable, "-m", "bot.cli"]
-
-
-def _env(**settings: str) -> dict[str, str]:
-    keep = {k: v for k, v in os.environ.items() if not k.startswith(("REGBOT_", "SLACK_"))}
-    return {**keep, "PYTHONPATH": str(ROOT), **settings}
 
 
 async def test_migrate_from_any_folder_is_idempotent(tmp_path: Path) -> None:
     """`regbot migrate` in a fresh folder creates ./var/regbot.sqlite3; migrating again is a no-op."""
     done = subprocess.run(
-        [*_command(), "migrate"], cwd=tmp_path, env=_env(), capture_output=True, text=True, timeout=60
+        [*regbot_command(), "migrate"],
+        cwd=tmp_path,
+        env=serve_env(),
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     assert done.returncode == 0, done.stderr
     path = tmp_path / "var" / "regbot.sqlite3"
@@ -76,19 +65,6 @@ def serve_config(config: Config) -> Config:
         "REGBOT_OUTBOX_DIR": str(config.outbox_dir),
     }
     return load_config(settings)
-
-
-async def _until(check: Callable[[], object], *, timeout: float, what: str) -> None:
-    """Poll ``check`` (sync or async) until it is truthy."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        result = check()
-        if asyncio.iscoroutine(result):
-            result = await result
-        if result:
-            return
-        await asyncio.sleep(0.05)
-    raise TimeoutError(f"timed out after {timeout}s waiting for {what}")
 
 
 async def test_serve_in_process_answers_and_stops_cleanly(serve_config: Config) -> None:
@@ -125,49 +101,6 @@ async def test_serve_in_process_answers_and_stops_cleanly(serve_config: Config) 
 
 
 # ------------------------------------------------------------------------------------ crash safety
-
-
-class ServeProcess:
-    """`regbot serve` in a subprocess, its log in a file."""
-
-    def __init__(self, config: Config, env: dict[str, str], cwd: Path, log: Path) -> None:
-        self.config = config
-        self.env = env
-        self.cwd = cwd
-        self.log = log
-        self.process: subprocess.Popen[bytes] | None = None
-
-    async def start(self) -> None:
-        with self.log.open("ab") as log:
-            self.process = subprocess.Popen(
-                [*_command(), "serve"], cwd=self.cwd, env=self.env, stdout=log, stderr=subprocess.STDOUT
-            )
-        url = f"http://127.0.0.1:{self.config.http_port}/healthz"
-
-        async def healthy() -> bool:
-            assert self.process is not None
-            if self.process.poll() is not None:
-                raise AssertionError(f"serve exited: {self.log.read_text(errors='replace')[-2000:]}")
-            try:
-                async with aiohttp.ClientSession() as http, http.get(url) as response:
-                    return response.status == 200
-            except aiohttp.ClientError:
-                return False
-
-        await _until(healthy, timeout=60, what="regbot serve to answer /healthz")
-
-    def signal(self, signum: int) -> int:
-        assert self.process is not None
-        self.process.send_signal(signum)
-        code = self.process.wait(timeout=30)
-        self.process = None
-        return code
-
-    def kill(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.kill()
-            self.process.wait()
-        self.process = None
 
 
 @pytest.fixture
@@ -233,7 +166,7 @@ async def test_killed_between_commit_and_delivery_every_mail_arrives_once(
     this process and serve share meanwhile; PostgreSQL's claim is tested in test_service_outbox.py.)"""
     serve_config = sqlite_serve_config
     db = Database.open(serve_config.database_url)
-    env = _env(
+    env = serve_env(
         REGBOT_DATABASE_URL=serve_config.database_url,
         REGBOT_HTTP_PORT=str(serve_config.http_port),
         REGBOT_SMTP_PORT=str(serve_config.smtp_port),
@@ -242,7 +175,7 @@ async def test_killed_between_commit_and_delivery_every_mail_arrives_once(
         REGBOT_OUTBOX_RETRY_SECONDS="2",
         REGBOT_OUTBOX_POLL_SECONDS="0.2",
     )
-    server = ServeProcess(serve_config, env, tmp_path, tmp_path / "serve.log")
+    server = ServeProcess(env, serve_config.http_port, tmp_path, tmp_path / "serve.log")
     service = await Service.open(serve_config, passwords=Passwords.cheap(), migrate=False)
     try:
         # 1. A registration reaches OK in this process: its verification mail is committed, not sent.
@@ -259,7 +192,7 @@ async def test_killed_between_commit_and_delivery_every_mail_arrives_once(
             first_failed = bool(rows) and rows[0][2] >= 1 and rows[0][3]
             return len(rows) == 2 and all(s == "queued" for _, s, _, _ in rows) and first_failed
 
-        await _until(both_waiting_for_retry, timeout=30, what="both mails to wait for the relay")
+        await until(both_waiting_for_retry, timeout=30, what="both mails to wait for the relay")
         # 3. SIGKILL: no chance to clean up.  A third mail is committed while serve is down.
         server.kill()
         await fill_in(service, address="s2", mail="other@example.jp")
@@ -272,8 +205,8 @@ async def test_killed_between_commit_and_delivery_every_mail_arrives_once(
             rows = await _outbox(db)
             return len(rows) == 3 and all(s == "delivered" for _, s, _, _ in rows)
 
-        await _until(all_delivered, timeout=30, what="every mail to be delivered")
-        assert server.signal(signal.SIGTERM) == 0
+        await until(all_delivered, timeout=30, what="every mail to be delivered")
+        assert server.terminate() == 0  # SIGTERM: a clean stop
         async with db.read() as conn:
             queued = (await conn.execute(text("SELECT kind FROM outbox WHERE status = 'queued'"))).scalars()
             # console replies have no deliverer: kept, not lost; without REGBOT_HELPDESK_CHANNEL the

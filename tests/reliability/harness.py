@@ -18,7 +18,7 @@ import sys
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from email.message import EmailMessage
 from pathlib import Path
@@ -135,12 +135,31 @@ def serve_env(**settings: str) -> dict[str, str]:
     return {**keep, "PYTHONPATH": str(ROOT), **settings}
 
 
+def relay_serve_env(
+    database_url: str, http_port: int, smtp_port: int, relay: RecordingRelay, **settings: str
+) -> dict[str, str]:
+    """serve taking mail on ``smtp_port`` and sending through ``relay``, polling and retrying quickly."""
+    return serve_env(
+        REGBOT_DATABASE_URL=database_url,
+        REGBOT_HTTP_PORT=str(http_port),
+        REGBOT_SMTP_PORT=str(smtp_port),
+        REGBOT_MAIL_ADDRESS=BOT,
+        REGBOT_SMTP_RELAY=f"smtp://127.0.0.1:{relay.port}",
+        REGBOT_OUTBOX_POLL_SECONDS="0.2",
+        REGBOT_OUTBOX_RETRY_SECONDS="0.5",
+        **settings,
+    )
+
+
 class ServeProcess:
     """`regbot serve` in a subprocess; its output appended to ``log``."""
 
-    def __init__(self, env: dict[str, str], http_port: int, cwd: Path, log: Path) -> None:
+    def __init__(
+        self, env: dict[str, str], http_port: int, cwd: Path, log: Path, *, smtp_port: int = 0
+    ) -> None:
         self.env = env
         self.http_port = http_port
+        self.smtp_port = smtp_port
         self.cwd = cwd
         self.log = log
         self.process: subprocess.Popen[bytes] | None = None
@@ -267,6 +286,21 @@ class MailPerson:
         last = prompts[self.step - 1].message
         text = template_answer(self.address) if MAIL_STEPS[self.step] == "template" else "OK"
         return self.client.reply(last, text)
+
+    async def register(
+        self, relay: RecordingRelay, send: Callable[[bytes], Awaitable[object]], *, timeout: float
+    ) -> None:
+        """Each mail handed to ``send`` as soon as the bot has answered the one before, to the end."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while not self.done():
+            assert loop.time() < deadline, f"{self.address} stuck after step {self.step}"
+            raw = self.next_mail(relay)
+            if raw is None:
+                await asyncio.sleep(0.05)
+                continue
+            await send(raw)
+            self.step += 1
 
 
 def unique_people(count: int, prefix: str) -> list[MailPerson]:

@@ -16,7 +16,6 @@ from sqlalchemy import select
 from storage.db import Database
 from storage.tables import conversations
 from tests.reliability.harness import (
-    BOT,
     EXPECTED_AWAITING,
     MAIL_STEPS,
     MailPerson,
@@ -24,7 +23,7 @@ from tests.reliability.harness import (
     ServeProcess,
     record,
     relay_on,
-    serve_env,
+    relay_serve_env,
     size,
     submit,
     unique_people,
@@ -39,16 +38,10 @@ TIMEOUT = 120.0
 
 
 async def mail_person(person: MailPerson, relay: RecordingRelay, port: int) -> None:
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + TIMEOUT
-    while not person.done():
-        assert loop.time() < deadline, f"{person.address} stuck after step {person.step}"
-        raw = person.next_mail(relay)
-        if raw is None:
-            await asyncio.sleep(0.05)
-            continue
+    async def send(raw: bytes) -> None:
         await submit([port], raw, person.address, attempts=300)  # retried while serve is down
-        person.step += 1
+
+    await person.register(relay, send, timeout=TIMEOUT)
 
 
 @pytest.fixture
@@ -75,14 +68,11 @@ async def test_kill_9_at_random_moments_loses_and_doubles_nothing(
     kills = size(2, 8)
     with relay_on(free_port()) as relay:
         http_port, smtp_port = free_port(), free_port()
-        env = serve_env(
-            REGBOT_DATABASE_URL=url,
-            REGBOT_HTTP_PORT=str(http_port),
-            REGBOT_SMTP_PORT=str(smtp_port),
-            REGBOT_MAIL_ADDRESS=BOT,
-            REGBOT_SMTP_RELAY=f"smtp://127.0.0.1:{relay.port}",
-            REGBOT_OUTBOX_POLL_SECONDS="0.2",
-            REGBOT_OUTBOX_RETRY_SECONDS="0.5",
+        env = relay_serve_env(
+            url,
+            http_port,
+            smtp_port,
+            relay,
             REGBOT_LEASE_SECONDS="2",
             SLACK_BOT_TOKEN="xoxb-test-token",
             SLACK_SIGNING_SECRET=payloads.SIGNING_SECRET,

@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import random
 import re
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 import aiohttp
@@ -15,7 +16,6 @@ import pytest
 
 from tests.conftest import blank_postgres_database
 from tests.reliability.harness import (
-    BOT,
     EXPECTED_AWAITING,
     MAIL_STEPS,
     MailPerson,
@@ -23,7 +23,7 @@ from tests.reliability.harness import (
     ServeProcess,
     record,
     relay_on,
-    serve_env,
+    relay_serve_env,
     size,
     submit,
     unique_people,
@@ -76,26 +76,19 @@ async def drive(
     taken: dict[int, int] = dict.fromkeys(ports, 0)
     total = len(people) * len(MAIL_STEPS)
     sent = 0
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
 
-    async def person_loop(index: int, person: MailPerson) -> None:
-        nonlocal sent
-        while not person.done():
-            assert loop.time() < deadline, f"{person.address} stuck after step {person.step}"
-            raw = person.next_mail(relay)
-            if raw is None:
-                await asyncio.sleep(0.05)
-                continue
-            order = ports[index % 2 :] + ports[: index % 2]
-            port = await submit(order, raw, person.address)
+    def sender(index: int, person: MailPerson) -> Callable[[bytes], Awaitable[None]]:
+        async def send(raw: bytes) -> None:
+            nonlocal sent
+            port = await submit(ports[index % 2 :] + ports[: index % 2], raw, person.address)
             taken[port] += 1
-            person.step += 1
             sent += 1
             if sent >= total // 2:
                 halfway.set()
 
-    await asyncio.gather(*(person_loop(i, p) for i, p in enumerate(people)))
+        return send
+
+    await asyncio.gather(*(p.register(relay, sender(i, p), timeout=timeout) for i, p in enumerate(people)))
     return taken
 
 
@@ -108,23 +101,20 @@ async def test_two_processes_one_killed_every_mail_exactly_once(
         processes = []
         for name in ("a", "b"):
             http_port, smtp_port = free_port(), free_port()
-            env = serve_env(
-                REGBOT_DATABASE_URL=url,
-                REGBOT_HTTP_PORT=str(http_port),
-                REGBOT_SMTP_PORT=str(smtp_port),
-                REGBOT_MAIL_ADDRESS=BOT,
-                REGBOT_SMTP_RELAY=f"smtp://127.0.0.1:{relay.port}",
-                REGBOT_OUTBOX_POLL_SECONDS="0.2",
-                REGBOT_OUTBOX_RETRY_SECONDS="0.5",
+            env = relay_serve_env(
+                url,
+                http_port,
+                smtp_port,
+                relay,
                 REGBOT_LEASE_SECONDS="3",
                 REGBOT_JOBS_INTERVAL_SECONDS="0.5",
                 REGBOT_WEB_SECRET="one-secret-for-every-process-behind-the-balancer",
             )
-            process = ServeProcess(env, http_port, tmp_path, tmp_path / f"serve-{name}.log")
-            process.smtp_port = smtp_port  # type: ignore[attr-defined]
-            processes.append(process)
+            processes.append(
+                ServeProcess(env, http_port, tmp_path, tmp_path / f"serve-{name}.log", smtp_port=smtp_port)
+            )
         await asyncio.gather(*(p.start() for p in processes))
-        ports = [p.smtp_port for p in processes]  # type: ignore[attr-defined]
+        ports = [p.smtp_port for p in processes]
         try:
             await until(lambda: _leader(processes) is not None, timeout=15, what="one leader")
             first_leader = _leader(processes)
