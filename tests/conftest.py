@@ -144,6 +144,16 @@ def db_url(db_kind: str, request: pytest.FixtureRequest, tmp_path: Path) -> str:
 
 
 @pytest.fixture
+async def db(db_url: str) -> AsyncIterator[Database]:
+    """A `Database` on ``db_url``, disposed after the test."""
+    database = Database.open(db_url)
+    try:
+        yield database
+    finally:
+        await database.dispose()
+
+
+@pytest.fixture
 def blank_db_url(db_kind: str, request: pytest.FixtureRequest, tmp_path: Path) -> str:
     """A database without any table (for migration tests)."""
     if db_kind == "postgresql":

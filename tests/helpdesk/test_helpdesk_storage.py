@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import timedelta
 
 import pytest
@@ -11,13 +10,6 @@ from bot.service import Service
 from storage import conversations, helpdesk
 from storage.db import Conflict, Database
 from tests.conftest import EMAIL, FakeClock, fill_in
-
-
-@pytest.fixture
-async def db(db_url: str) -> AsyncIterator[Database]:
-    database = Database.open(db_url)
-    yield database
-    await database.dispose()
 
 
 async def test_a_thread_is_reserved_once_then_open(db: Database, clock: FakeClock) -> None:

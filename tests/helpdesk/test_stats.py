@@ -58,13 +58,6 @@ async def seed(db: Database, now: datetime = T0) -> None:
                 await conversations.record_audit(conn, created.id, [(event, field_id)], now + started + after)
 
 
-@pytest.fixture
-async def db(db_url: str) -> Database:
-    database = Database.open(db_url)
-    yield database  # type: ignore[misc]
-    await database.dispose()
-
-
 async def test_funnel_figures_per_channel(db: Database) -> None:
     await seed(db)
     result = await funnel(db, T0, T0 + timedelta(days=7))

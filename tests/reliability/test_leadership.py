@@ -4,9 +4,7 @@ takes over; on SQLite the single process just does them."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 
-import pytest
 from sqlalchemy import text
 
 from bot.leader import Leadership, StopDuty
@@ -38,15 +36,6 @@ async def _until(check: object, timeout: float = 10.0) -> None:
     while not check():
         assert asyncio.get_running_loop().time() < deadline, "timed out"
         await asyncio.sleep(0.02)
-
-
-@pytest.fixture
-async def db(db_url: str) -> AsyncIterator[Database]:
-    database = Database.open(db_url)
-    try:
-        yield database
-    finally:
-        await database.dispose()
 
 
 async def test_one_leader_at_a_time_and_takeover(db: Database, db_url: str) -> None:
