@@ -109,16 +109,21 @@ async def bare_sink(folder: Path) -> AsyncIterator[int]:
         yield port
 
 
-@asynccontextmanager
-async def regbot_mail(folder: Path) -> AsyncIterator[tuple[int, Path]]:
-    smtp_port, outbox = free_port(), folder / "outbox"
-    env = child_env(
+def regbot_mail_env(folder: Path, smtp_port: int, outbox: Path) -> dict[str, str]:
+    """`regbot serve` on a SQLite file in ``folder``, taking mail on ``smtp_port``, replies as ``.eml``."""
+    return child_env(
         REGBOT_DATABASE_URL=f"sqlite+aiosqlite:///{folder / 'regbot.sqlite3'}",
         REGBOT_HTTP_PORT=str(free_port()),
         REGBOT_SMTP_PORT=str(smtp_port),
         REGBOT_OUTBOX_DIR=str(outbox),
         REGBOT_MAIL_ADDRESS=BOT,
     )
+
+
+@asynccontextmanager
+async def regbot_mail(folder: Path) -> AsyncIterator[tuple[int, Path]]:
+    smtp_port, outbox = free_port(), folder / "outbox"
+    env = regbot_mail_env(folder, smtp_port, outbox)
     with child([PYTHON, "-m", "bot.cli", "serve"], env, folder / "serve.log", cwd=folder) as process:
         await wait_port(smtp_port, process=process)
         yield smtp_port, outbox

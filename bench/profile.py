@@ -17,8 +17,8 @@ import tempfile
 from collections import defaultdict
 from pathlib import Path
 
-from bench.common import PYTHON, child, child_env, free_port, wait_port
-from bench.mail_turn import BOT, eml_count, send_mails
+from bench.common import PYTHON, child, free_port, wait_port
+from bench.mail_turn import eml_count, regbot_mail_env, send_mails
 from bench.mock_slack import BenchSlack
 from bench.slack_turn import drive, regbot_serve, warm_up
 
@@ -98,13 +98,7 @@ async def profile_slack(events: int, concurrency: int, folder: Path) -> Path:
 async def profile_mail(mails: int, concurrency: int, folder: Path) -> Path:
     path = folder / "serve.prof"
     smtp_port, outbox = free_port(), folder / "outbox"
-    env = child_env(
-        REGBOT_DATABASE_URL=f"sqlite+aiosqlite:///{folder / 'regbot.sqlite3'}",
-        REGBOT_HTTP_PORT=str(free_port()),
-        REGBOT_SMTP_PORT=str(smtp_port),
-        REGBOT_OUTBOX_DIR=str(outbox),
-        REGBOT_MAIL_ADDRESS=BOT,
-    )
+    env = regbot_mail_env(folder, smtp_port, outbox)
     args = [PYTHON, "-m", "bench.serve_profiled", str(path)]
     with child(args, env, folder / "serve.log", cwd=folder) as process:
         await wait_port(smtp_port, process=process)
