@@ -13,7 +13,7 @@ from mail.channel import MailChannel
 from mail.prompts import AWAITING_HEADER, FIRST_SUBJECT
 from storage import registrations
 from tests.conftest import PASSWORD
-from tests.mail.mail_client import MailClient, Outbox, empty_mail_tables, text_of
+from tests.mail.mail_client import MailClient, Outbox, text_of
 
 pytestmark = pytest.mark.slow
 
@@ -21,14 +21,6 @@ pytestmark = pytest.mark.slow
 @pytest.fixture
 def db_kind() -> str:
     return "sqlite"  # the same turns on PostgreSQL are covered by the service's own tests
-
-
-@pytest.fixture
-async def channel(service: Service, config: Config) -> MailChannel:
-    await empty_mail_tables(service.db)
-    mail_channel = MailChannel(service, config)
-    mail_channel.register()
-    return mail_channel
 
 
 class Registration:

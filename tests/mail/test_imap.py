@@ -55,14 +55,6 @@ def folder(dovecot: DovecotServer) -> str:
     return name
 
 
-@pytest.fixture
-async def channel(service: Service, config: Config) -> MailChannel:
-    await empty_mail_tables(service.db)
-    mail_channel = MailChannel(service, config)
-    mail_channel.register()
-    return mail_channel
-
-
 def _reader(channel: MailChannel, dovecot: DovecotServer, folder: str, **options: float) -> ImapReader:
     settings = ImapSettings(dovecot.host, dovecot.port, dovecot.user, dovecot.password, folder, tls=False)
     defaults = {"timeout": 5.0, "backoff_first": 0.05, "backoff_max": 0.5}

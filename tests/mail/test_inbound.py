@@ -17,7 +17,7 @@ from bot.service import Service
 from mail.channel import MailChannel
 from mail.inbound import BotRecipients, SmtpListener
 from storage import mail_threads
-from tests.mail.mail_client import BOT, MailClient, Outbox, empty_mail_tables, text_of
+from tests.mail.mail_client import BOT, MailClient, Outbox, text_of
 
 TARO = "taro@example.jp"
 LIMIT = 64 * 1024
@@ -27,14 +27,6 @@ LIMIT = 64 * 1024
 def db_kind() -> str:
     """The listener does one INSERT; the database behaviour is covered in test_channel.py."""
     return "sqlite"
-
-
-@pytest.fixture
-async def channel(service: Service, config: Config) -> MailChannel:
-    await empty_mail_tables(service.db)
-    mail_channel = MailChannel(service, config)
-    mail_channel.register()
-    return mail_channel
 
 
 @pytest.fixture
