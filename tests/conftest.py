@@ -33,6 +33,7 @@ from conversations.types import Secret, Start, Text
 from storage.db import Database
 from storage.migrate import upgrade
 from storage.tables import metadata
+from tests.conversations.transcript import BRANCH_A, EMAIL
 from tests.services import PostgresServer, ServiceUnavailable, ensure_postgres, in_ci
 
 _PG_DATABASE = "regbot_test"
@@ -175,18 +176,6 @@ def config(db_url: str, tmp_path: Path) -> Config:
 
 # ------------------------------------------------------------------------------ service helpers
 
-# 手順書's Branch A example, answer by answer (the password comes as a Secret, out of band).
-BRANCH_A = [
-    "基金",
-    "太郎",
-    "1",
-    "北海道",
-    "0113719",
-    "基金クリニック",
-    "医療法人基金会",
-    "0312345678",
-]
-EMAIL = "kikin.taro@example.jp"
 PASSWORD = "Kikin2024pass"
 
 

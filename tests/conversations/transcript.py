@@ -79,7 +79,8 @@ class Chat:
         return self
 
 
-BRANCH_A_ANSWERS = [
+# 手順書's Branch A example, answer by answer, up to the address (the password comes out of band).
+BRANCH_A = [
     "基金",
     "太郎",
     "1",
@@ -88,8 +89,9 @@ BRANCH_A_ANSWERS = [
     "基金クリニック",
     "医療法人基金会",
     "0312345678",
-    "kikin.taro@example.jp",
 ]
+EMAIL = "kikin.taro@example.jp"
+BRANCH_A_ANSWERS = [*BRANCH_A, EMAIL]
 
 BRANCH_B_ANSWERS = [
     "基金",
