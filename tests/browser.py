@@ -15,8 +15,9 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
-import pytest
 from playwright.async_api import Browser, async_playwright
+
+from tests.services import ServiceUnavailable, apt_install, unavailable
 
 CHROMIUM = "/usr/bin/chromium"
 JAPANESE_FONT = Path("/usr/share/fonts/opentype/ipafont-gothic/ipag.ttf")
@@ -32,29 +33,6 @@ LAUNCH_ARGS = [
     "--disable-sync",
 ]
 
-_apt_updated = False
-
-
-def in_ci() -> bool:
-    return os.environ.get("CI", "").lower() == "true"
-
-
-def _apt_get(*arguments: str) -> None:
-    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-    # Another test set-up (PostgreSQL, Dovecot) may hold the dpkg lock: wait for it instead of failing.
-    command = ["apt-get", "-o", "DPkg::Lock::Timeout=600", "-q", *arguments]
-    result = subprocess.run(command, env=env, capture_output=True, text=True, timeout=1200, check=False)
-    if result.returncode != 0:
-        raise RuntimeError(f"{' '.join(command)} failed: {result.stderr.strip()[-2000:]}")
-
-
-def _install() -> None:
-    global _apt_updated
-    if not _apt_updated:
-        _apt_get("update")
-        _apt_updated = True
-    _apt_get("install", "-y", *PACKAGES)
-
 
 def ensure_chromium() -> str:
     """The path of Debian's Chromium, installed when missing (as root); skip or fail when impossible."""
@@ -63,16 +41,14 @@ def ensure_chromium() -> str:
         reason = ""
         if os.geteuid() == 0 and shutil.which("apt-get"):
             try:
-                _install()
-            except (RuntimeError, OSError, subprocess.TimeoutExpired) as exc:
+                apt_install(*PACKAGES)
+            except (ServiceUnavailable, OSError, subprocess.TimeoutExpired) as exc:
                 reason = f"installing {' '.join(PACKAGES)} failed: {exc}"
         else:
             reason = f"{CHROMIUM} or the Japanese font is missing and we are not root to apt-get install it"
         if not os.access(CHROMIUM, os.X_OK):
             reason = reason or f"apt-get install chromium left no {CHROMIUM}"
-            if in_ci():
-                pytest.fail(f"Chromium is required in CI: {reason}")
-            pytest.skip(f"Chromium not available: {reason}")
+            unavailable("Chromium", reason)
     return CHROMIUM
 
 

@@ -34,7 +34,7 @@ from storage.db import Database
 from storage.migrate import upgrade
 from storage.tables import metadata
 from tests.conversations.transcript import BRANCH_A, EMAIL
-from tests.services import PostgresServer, ServiceUnavailable, ensure_postgres, in_ci
+from tests.services import PostgresServer, ServiceUnavailable, ensure_postgres, unavailable
 
 _PG_DATABASE = "regbot_test"
 # Children before parents (foreign keys).
@@ -82,9 +82,7 @@ def postgres() -> Iterator[PostgresServer]:
     try:
         server = ensure_postgres()
     except ServiceUnavailable as exc:
-        if in_ci():
-            pytest.fail(f"PostgreSQL is required in CI and could not be started: {exc}")
-        pytest.skip(f"PostgreSQL not available: {exc}")
+        unavailable("PostgreSQL", exc)
     try:
         _psql(server, f"CREATE DATABASE {_PG_DATABASE}")
         asyncio.run(_migrate(server.url(_PG_DATABASE)))

@@ -26,7 +26,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from tests.services import ServiceUnavailable, free_port, wait_for
+from tests.services import ServiceUnavailable, apt_install, free_port, wait_for
 
 USER = "regbot"
 PASSWORD = "regbot-test-password"
@@ -42,11 +42,7 @@ def _install_dovecot() -> None:
     if _INSTALL_MARKER.exists():
         raise ServiceUnavailable("apt-get install dovecot-imapd was already tried and left no dovecot")
     _INSTALL_MARKER.touch()
-    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-    for command in (["apt-get", "update"], ["apt-get", "install", "-y", "dovecot-imapd"]):
-        result = subprocess.run(command, env=env, capture_output=True, text=True, timeout=600, check=False)
-        if result.returncode != 0:
-            raise ServiceUnavailable(f"{' '.join(command)} failed: {result.stderr.strip()[-500:]}")
+    apt_install("dovecot-imapd")
 
 
 def _account(name: str) -> pwd.struct_passwd | None:

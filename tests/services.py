@@ -21,6 +21,9 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import NoReturn
+
+import pytest
 
 POSTGRES_ROOT = Path("/usr/lib/postgresql")
 _SERVER_USER = "postgres"
@@ -33,6 +36,13 @@ class ServiceUnavailable(RuntimeError):
 
 def in_ci() -> bool:
     return os.environ.get("CI", "").lower() == "true"
+
+
+def unavailable(what: str, reason: object) -> NoReturn:
+    """A service the test needs cannot run here: fail in CI (never a silent skip), skip elsewhere."""
+    if in_ci():
+        pytest.fail(f"{what} is required in CI and could not be started: {reason}")
+    pytest.skip(f"{what} not available: {reason}")
 
 
 def free_port() -> int:
@@ -63,15 +73,30 @@ def _postgres_bin() -> Path | None:
     return versions[0] / "bin" if versions else None
 
 
-def _install_postgres() -> None:
-    """``apt-get update`` once, then Debian's ``postgresql``; waits for a dpkg lock another test set-up
-    (Chromium, Dovecot) may hold."""
+_apt_updated = False
+
+
+def apt_install(*packages: str) -> None:
+    """``apt-get update`` (once per test process), then ``apt-get install -y`` ``packages``; waits for a
+    dpkg lock another test set-up (PostgreSQL, Dovecot, Chromium) may hold.  `ServiceUnavailable` when
+    apt-get fails."""
+    global _apt_updated
+    if not _apt_updated:
+        _apt_get("update")
+        _apt_updated = True
+    _apt_get("install", "-y", *packages)
+
+
+def _apt_get(*arguments: str) -> None:
     env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-    apt = ["apt-get", "-o", "DPkg::Lock::Timeout=600", "-q"]
-    for command in ([*apt, "update"], [*apt, "install", "-y", "postgresql"]):
-        result = subprocess.run(command, env=env, capture_output=True, text=True, timeout=1200, check=False)
-        if result.returncode != 0:
-            raise ServiceUnavailable(f"{' '.join(command)} failed: {result.stderr.strip()[-500:]}")
+    command = ["apt-get", "-o", "DPkg::Lock::Timeout=600", "-q", *arguments]
+    result = subprocess.run(command, env=env, capture_output=True, text=True, timeout=1200, check=False)
+    if result.returncode != 0:
+        raise ServiceUnavailable(f"{' '.join(command)} failed: {result.stderr.strip()[-2000:]}")
+
+
+def _install_postgres() -> None:
+    apt_install("postgresql")
 
 
 def _server_user() -> pwd.struct_passwd | None:

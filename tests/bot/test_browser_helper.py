@@ -18,7 +18,7 @@ def no_chromium(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     def refuse(*arguments: str) -> None:
         raise AssertionError(f"apt-get must not run: {arguments}")
 
-    monkeypatch.setattr(browser, "_apt_get", refuse)
+    monkeypatch.setattr(browser, "apt_install", refuse)
 
 
 def test_missing_chromium_skips_outside_ci(no_chromium: None, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -44,5 +44,5 @@ def test_present_chromium_is_returned(monkeypatch: pytest.MonkeyPatch, tmp_path:
     font.write_bytes(b"")
     monkeypatch.setattr(browser, "CHROMIUM", str(executable))
     monkeypatch.setattr(browser, "JAPANESE_FONT", font)
-    monkeypatch.setattr(browser, "_apt_get", lambda *arguments: pytest.fail("apt-get must not run"))
+    monkeypatch.setattr(browser, "apt_install", lambda *packages: pytest.fail("apt-get must not run"))
     assert browser.ensure_chromium() == str(executable)

@@ -21,7 +21,7 @@ from mail.imap import ImapReader, ImapSettings
 from storage import mail_threads
 from tests.dovecot import DovecotServer, ensure_dovecot
 from tests.mail.mail_client import MailClient, Outbox, empty_mail_tables, text_of
-from tests.services import ServiceUnavailable, free_port, in_ci
+from tests.services import ServiceUnavailable, free_port, unavailable
 
 pytestmark = pytest.mark.dovecot
 TARO = "taro@example.jp"
@@ -32,9 +32,7 @@ def dovecot() -> Iterator[DovecotServer]:
     try:
         server = ensure_dovecot()
     except ServiceUnavailable as exc:
-        if in_ci():
-            pytest.fail(f"Dovecot is required in CI and could not be started: {exc}")
-        pytest.skip(f"Dovecot not available: {exc}")
+        unavailable("Dovecot", exc)
     try:
         yield server
     finally:
