@@ -247,38 +247,51 @@ class Outbox:
 
 
 class _Settler:
-    """Marks sent rows delivered, several in one transaction: the rows sent while the previous batch
-    was being committed go in the next one together (under load one commit settles many; alone, a row
-    is settled at once).  Each caller returns once its own row is committed."""
+    """Marks sent rows delivered.  The first sender settles in its own task, at once (no hop through a
+    busy event loop between the relay's or Slack's answer and the commit: a crash in between sends the
+    message again); the rows sent meanwhile are settled together in its next commit, so under load one
+    commit settles many.  Each caller returns once its own row is committed."""
 
     def __init__(self, db: Database, clock: Clock) -> None:
         self._db = db
         self._clock = clock
         self._waiting: list[tuple[int, str | None, asyncio.Future[None]]] = []
-        self._flusher: asyncio.Task[None] | None = None
+        self._flushing = False
+        self._background: set[asyncio.Task[None]] = set()
 
     async def delivered(self, outbox_id: int, location: str | None) -> None:
         settled = asyncio.get_running_loop().create_future()
         self._waiting.append((outbox_id, location, settled))
-        if self._flusher is None or self._flusher.done():
-            self._flusher = asyncio.get_running_loop().create_task(self._flush())
+        if not self._flushing:
+            await self._flush()
         await asyncio.shield(settled)  # a cancelled sender does not take the batch down with it
 
     async def _flush(self) -> None:
-        while self._waiting:
-            batch, self._waiting = self._waiting, []
-            try:
-                async with self._db.transaction() as conn:
-                    await outbox.mark_delivered(conn, [(i, loc) for i, loc, _ in batch], self._clock())
-            except Exception as exc:
+        self._flushing = True
+        try:
+            while self._waiting:
+                batch, self._waiting = self._waiting, []
+                try:
+                    async with self._db.transaction(urgent=True) as conn:
+                        await outbox.mark_delivered(conn, [(i, loc) for i, loc, _ in batch], self._clock())
+                except Exception as exc:
+                    for _, _, settled in batch:
+                        if not settled.done():
+                            settled.set_exception(exc)
+                            settled.exception()  # retrieved here too: no "never retrieved" noise
+                    continue
+                except BaseException:  # the settling sender was cancelled: the batch is settled below
+                    self._waiting[:0] = batch
+                    raise
                 for _, _, settled in batch:
                     if not settled.done():
-                        settled.set_exception(exc)
-                        settled.exception()  # retrieved here too: no "never retrieved" noise
-                continue
-            for _, _, settled in batch:
-                if not settled.done():
-                    settled.set_result(None)
+                        settled.set_result(None)
+        finally:
+            self._flushing = False
+            if self._waiting:
+                task = asyncio.get_running_loop().create_task(self._flush())
+                self._background.add(task)
+                task.add_done_callback(self._background.discard)
 
 
 async def wait_any(first: asyncio.Event, second: asyncio.Event, timeout: float) -> None:

@@ -30,6 +30,7 @@ import aiosmtplib
 
 log = logging.getLogger(__name__)
 
+_QUIT_SECONDS = 5.0
 _ADDRESS_RE = re.compile(r"[^\s<>\"']+@[^\s<>\"']+")
 
 
@@ -129,10 +130,15 @@ class SmtpRelay:
 
 
 class SmtpDeliverer:
-    """One SMTP session per mail (the outbox sends few); errors translated to ``DeliveryError``."""
+    """One SMTP session per mail (the outbox sends few); errors translated to ``DeliveryError``.
+
+    `send` returns as soon as the relay has accepted the mail (250 after DATA); the session's QUIT is
+    sent in the background.  The caller settles the outbox row then, and everything between the relay's
+    acceptance and that settle is a window in which a crash makes the mail go out a second time."""
 
     def __init__(self, relay: SmtpRelay) -> None:
         self.relay = relay
+        self._closing: set[asyncio.Task[None]] = set()
 
     async def send(self, message: bytes, *, mail_from: str, recipients: list[str]) -> str | None:
         relay = self.relay
@@ -147,12 +153,12 @@ class SmtpDeliverer:
             timeout=relay.timeout,
         )
         try:
-            async with client:
-                if relay.username is not None:
-                    await client.login(relay.username, relay.password or "")
-                errors, _ = await client.sendmail(
-                    _addr_spec(mail_from), [_addr_spec(r) for r in recipients], message
-                )
+            await client.connect()
+            if relay.username is not None:
+                await client.login(relay.username, relay.password or "")
+            errors, _ = await client.sendmail(
+                _addr_spec(mail_from), [_addr_spec(r) for r in recipients], message
+            )
         except aiosmtplib.SMTPRecipientsRefused as exc:
             codes = [refused.code for refused in exc.recipients]
             permanent = bool(codes) and all(code >= 500 for code in codes)
@@ -165,9 +171,29 @@ class SmtpDeliverer:
             raise self._error("relay refused the mail", exc.code, exc.message, exc.code >= 500) from None
         except (aiosmtplib.SMTPException, OSError) as exc:
             raise self._error(f"relay unreachable ({type(exc).__name__})", None, "", False) from None
+        finally:
+            self._quit_later(client)
         if errors:
             log.warning("smtp relay accepted the mail for some recipients only: %d refused", len(errors))
         return None
+
+    def _quit_later(self, client: aiosmtplib.SMTP) -> None:
+        """End the session without the caller waiting for the relay's 221 (or for a relay that never
+        sends it: the transport is closed after a few seconds anyway)."""
+        if not client.is_connected:
+            return
+        task = asyncio.get_running_loop().create_task(self._quit(client))
+        self._closing.add(task)
+        task.add_done_callback(self._closing.discard)
+
+    @staticmethod
+    async def _quit(client: aiosmtplib.SMTP) -> None:
+        try:
+            await asyncio.wait_for(client.quit(), timeout=_QUIT_SECONDS)
+        except (aiosmtplib.SMTPException, OSError, TimeoutError):
+            pass
+        finally:
+            client.close()
 
     def _error(self, what: str, code: int | None, reply: str, permanent: bool) -> DeliveryError:
         reply = _ADDRESS_RE.sub("***", reply).strip()

@@ -135,15 +135,23 @@ class Database:
         return self.dialect == "postgresql"
 
     @asynccontextmanager
-    async def transaction(self) -> AsyncIterator[AsyncConnection]:
+    async def transaction(self, *, urgent: bool = False) -> AsyncIterator[AsyncConnection]:
         """A write transaction: committed when the block ends, rolled back on any exception.
 
         Unique-key violations and serialisation failures come out as `Conflict`.
+
+        SQLite statements run without yielding to the event loop (`storage.sqlite_inline`), so a busy
+        loop would only look at its sockets between whole turns.  Each transaction therefore lets the
+        loop take what has arrived first — unless it is ``urgent``: recording that a message has left
+        (the outbox settle), where every moment between the relay's answer and the commit is one in
+        which a crash sends the message again.
         """
         if self._writer_lock is None:
             async with self._begin("write") as conn:
                 yield conn
             return
+        if not urgent:
+            await asyncio.sleep(0)
         async with self._writer_lock, self._begin("write", self._writer) as conn:
             yield conn
         self._commits += 1

@@ -286,3 +286,66 @@ class _RemoteLookingRelay(SmtpRelay):
     @property
     def is_loopback(self) -> bool:
         return False
+
+
+class _MuteAtQuit:
+    """A relay that accepts the mail (250 after DATA) and then never answers QUIT: what a crash right
+    after the relay's acceptance looks like from the sending side, stretched out."""
+
+    def __init__(self) -> None:
+        self.accepted = 0
+        self.quit_seen = asyncio.Event()
+        self._released = asyncio.Event()
+        self._server: asyncio.Server | None = None
+
+    async def start(self) -> int:
+        self._server = await asyncio.start_server(self._session, "127.0.0.1", 0)
+        port: int = self._server.sockets[0].getsockname()[1]
+        return port
+
+    async def stop(self) -> None:
+        self._released.set()
+        if self._server is not None:
+            self._server.close()
+            await self._server.wait_closed()
+
+    async def _session(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            await self._converse(reader, writer)
+        finally:
+            writer.close()
+
+    async def _converse(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        writer.write(b"220 mute.example ESMTP\r\n")
+        while line := await reader.readline():
+            verb = line.split(b" ", 1)[0].strip().upper()
+            if verb in (b"EHLO", b"HELO"):
+                writer.write(b"250 mute.example\r\n")
+            elif verb == b"DATA":
+                writer.write(b"354 go ahead\r\n")
+                await writer.drain()
+                while (await reader.readline()) not in (b".\r\n", b""):
+                    pass
+                self.accepted += 1
+                writer.write(b"250 queued\r\n")
+            elif verb == b"QUIT":
+                self.quit_seen.set()
+                await self._released.wait()  # never answered
+                return
+            else:
+                writer.write(b"250 ok\r\n")
+            await writer.drain()
+
+
+async def test_send_returns_at_the_relays_acceptance_not_after_quit() -> None:
+    """Regression (kill -9 soak: 23 mails sent twice): everything between the relay's 250 and the
+    outbox settle widens the window in which a crash sends a mail again; QUIT is not in it."""
+    relay = _MuteAtQuit()
+    port = await relay.start()
+    try:
+        deliverer = SmtpDeliverer(SmtpRelay("127.0.0.1", port, implicit_tls=False, timeout=30.0))
+        await asyncio.wait_for(deliverer.send(_mail(), mail_from=SENDER, recipients=[RECIPIENT]), timeout=5.0)
+        assert relay.accepted == 1
+        await asyncio.wait_for(relay.quit_seen.wait(), timeout=5.0)  # the session is still ended politely
+    finally:
+        await relay.stop()

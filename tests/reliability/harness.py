@@ -13,10 +13,12 @@ import email
 import email.policy
 import json
 import os
+import shutil
 import subprocess
 import sys
-import threading
+import tempfile
 import time
+import weakref
 from collections import Counter
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -26,8 +28,6 @@ from typing import Any
 
 import aiohttp
 import aiosmtplib
-from aiosmtpd.controller import Controller
-from aiosmtpd.smtp import SMTP, Envelope, Session
 
 from tests.mail.mail_client import MailClient
 
@@ -76,50 +76,68 @@ class Received:
 
 @dataclass
 class RecordingRelay:
-    """An SMTP relay on loopback that keeps every mail it accepts (each DATA, even a repeat)."""
+    """An SMTP relay on loopback that keeps every mail it accepts (each DATA, even a repeat).  It runs
+    in a process of its own (`tests.reliability.relay_process`); `stop` and `start` take it down and
+    up again with what it received kept."""
 
     port: int
-    received: list[Received] = field(default_factory=list)
-    controller: Controller | None = None
-    _lock: threading.Lock = field(default_factory=threading.Lock)
+    process: subprocess.Popen[bytes] | None = None
+    folder: Path = field(default_factory=lambda: Path(tempfile.mkdtemp(prefix="regbot-relay-")))
+    _parsed: dict[str, list[Received]] = field(default_factory=dict)
 
-    async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
-        raw = bytes(envelope.original_content or b"")
-        message = email.message_from_bytes(raw, policy=email.policy.default)
-        assert isinstance(message, EmailMessage)
-        with self._lock:
-            for rcpt in envelope.rcpt_tos:
-                self.received.append(
-                    Received(
-                        message_id=str(message["Message-ID"]),
-                        to=rcpt,
-                        subject=str(message["Subject"]),
-                        awaiting=None
-                        if message["X-Regbot-Awaiting"] is None
-                        else str(message["X-Regbot-Awaiting"]),
-                        message=message,
-                    )
-                )
-        return "250 OK"
+    def __post_init__(self) -> None:
+        weakref.finalize(self, shutil.rmtree, self.folder, True)  # what it received goes with it
 
     def start(self) -> None:
-        self.controller = Controller(self, hostname="127.0.0.1", port=self.port)
-        self.controller.start()
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "tests.reliability.relay_process", str(self.port), str(self.folder)],
+            cwd=ROOT,
+            stdout=subprocess.PIPE,
+        )
+        assert self.process.stdout is not None
+        with self.process.stdout:
+            if self.process.stdout.readline().strip() != b"ready":
+                raise RuntimeError("the recording relay did not start")
 
     def stop(self) -> None:
-        if self.controller is not None:
-            self.controller.stop()
-            self.controller = None
+        if self.process is not None:
+            self.process.terminate()
+            self.process.wait(timeout=10)
+            self.process = None
+
+    @property
+    def received(self) -> list[Received]:
+        """Every accepted mail, once per recipient, in the order of acceptance."""
+        names = sorted(p.name for p in self.folder.glob("*.mail"))
+        for name in names:
+            if name not in self._parsed:
+                self._parsed[name] = _received((self.folder / name).read_bytes())
+        return [r for name in names for r in self._parsed[name]]
 
     def to(self, address: str) -> list[Received]:
-        with self._lock:
-            return [r for r in self.received if r.to == address]
+        return [r for r in self.received if r.to == address]
 
     def repeats(self) -> int:
         """Mails accepted more than once under the same Message-ID."""
-        with self._lock:
-            counts = Counter(r.message_id for r in self.received)
+        counts = Counter(r.message_id for r in self.received)
         return sum(n - 1 for n in counts.values() if n > 1)
+
+
+def _received(stored: bytes) -> list[Received]:
+    head, raw = stored.split(b"\n", 1)
+    message = email.message_from_bytes(raw, policy=email.policy.default)
+    assert isinstance(message, EmailMessage)
+    awaiting = message["X-Regbot-Awaiting"]
+    return [
+        Received(
+            message_id=str(message["Message-ID"]),
+            to=rcpt,
+            subject=str(message["Subject"]),
+            awaiting=None if awaiting is None else str(awaiting),
+            message=message,
+        )
+        for rcpt in head.decode().removeprefix("RCPT ").split(",")
+    ]
 
 
 # ------------------------------------------------------------------------------------------- serve

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
+from pathlib import Path
+
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import Connection, inspect
@@ -151,3 +154,19 @@ async def test_sqlite_wal_is_checkpointed_off_the_event_loop(tmp_path: object) -
         await db.dispose()
     assert wal < 16 * 1024 * 1024  # about wal_frames_limit pages and one interval's writes
     assert copied > 8 * 1024 * 1024  # the rows reached the database file while it ran
+
+
+async def test_sqlite_transactions_let_arrived_io_run_first_unless_urgent(tmp_path: Path) -> None:
+    """SQLite statements never yield to the loop, so a write transaction first lets what is ready run
+    (a relay's answer, a Slack response); an urgent one (the outbox settle) goes at once."""
+    db = Database.open(f"sqlite+aiosqlite:///{tmp_path / 'x.sqlite3'}")
+    try:
+        for urgent, ran_first in ((False, True), (True, False)):
+            ran: list[str] = []
+            asyncio.get_running_loop().call_soon(ran.append, "ready callback")
+            async with db.transaction(urgent=urgent) as conn:
+                await conn.exec_driver_sql("SELECT 1")
+                assert (ran == ["ready callback"]) is ran_first, urgent
+            await asyncio.sleep(0)
+    finally:
+        await db.dispose()
