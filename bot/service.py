@@ -16,9 +16,11 @@ expiry) are always ``reply`` rows; the console collects its own with `pending_no
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.config import Config
 from bot.outbox import MAIL_KINDS, REPLY, Delivery, MailDeliverer, Outbox, OutboxDeliverer, replies_of
@@ -30,6 +32,7 @@ from conversations.state import dump_state, load_state
 from conversations.types import Context, Expire, Inbound, Remind, Reply, Secret, Start, Text
 from mail.deliver import Deliverer, deliverer_from_settings
 from storage import conversations, outbox, registrations
+from storage.conversations import Conversation
 from storage.db import Conflict, Database
 from storage.migrate import upgrade
 
@@ -40,7 +43,7 @@ Clock = Callable[[], datetime]
 CONSOLE = "console"
 _ATTEMPTS = 8
 
-__all__ = ["Clock", "Delivery", "Service", "ServiceBusy", "Turn", "TurnHook", "utc_now"]
+__all__ = ["Clock", "Delivery", "Service", "ServiceBusy", "Turn", "TurnHook", "Within", "utc_now"]
 
 
 def utc_now() -> datetime:
@@ -52,6 +55,10 @@ class Turn:
     conversation_id: str
     replies: tuple[Reply, ...]
     duplicate: bool  # message_id already processed: nothing changed, no replies
+
+
+Within = Callable[[AsyncConnection, Conversation], Awaitable[None]]
+"""A channel's own writes for one inbound message, run in its turn's transaction (`Service.handle`)."""
 
 
 class Service:
@@ -115,14 +122,23 @@ class Service:
     # ---------------------------------------------------------------------------------- inbound
 
     async def handle(
-        self, channel: str, address: str, inbound: Inbound, *, message_id: str | None = None
+        self,
+        channel: str,
+        address: str,
+        inbound: Inbound,
+        *,
+        message_id: str | None = None,
+        within: Within | None = None,
     ) -> Turn:
+        """One inbound message, in one transaction.  ``within`` runs inside that transaction (not for a
+        duplicate) once the conversation exists: a channel's own bookkeeping of the same message (the
+        mail thread, the raw mail's removal) then commits with the turn or not at all."""
         prehashed = None
         if isinstance(inbound, Secret):
             prehashed = Prehashed(inbound.password, await self.passwords.hash(inbound.password))
         for _ in range(_ATTEMPTS):
             try:
-                turn, written = await self._handle(channel, address, inbound, message_id, prehashed)
+                turn, written = await self._handle(channel, address, inbound, message_id, prehashed, within)
             except Conflict:
                 continue
             if written is not None:
@@ -140,6 +156,7 @@ class Service:
         inbound: Inbound,
         message_id: str | None,
         prehashed: Prehashed | None,
+        within: Within | None,
     ) -> tuple[Turn, Written | None]:
         now = self.clock()
         async with self.db.transaction() as conn:
@@ -154,6 +171,8 @@ class Service:
             ):
                 log.info("conversation %s: message already processed", conversation.id)
                 return Turn(conversation_id=conversation.id, replies=(), duplicate=True), None
+            if within is not None:
+                await within(conn, conversation)
             text = inbound.text if isinstance(inbound, Start | Text) else ""
             mentioned = mentioned_emails(text) if text else frozenset()
             registered = await registrations.registered_among(conn, mentioned)

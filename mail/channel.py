@@ -31,17 +31,17 @@ import logging
 import secrets
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.config import Config
 from bot.keyed_locks import KeyedLocks
 from bot.leader import Leadership
 from bot.outbox import REPLY, MailDeliverer, decode_reply, wait_any
 from bot.service import Service
-from conversations.engine import new_state
-from conversations.state import dump_state
 from conversations.types import Start, Text
 from mail import prompts
 from mail.autoreply import format_own_message_id
@@ -50,6 +50,7 @@ from mail.imap import ImapReader, ImapSettings
 from mail.inbound import MAX_MAIL_BYTES, SmtpListener
 from mail.parse import InboundMail, MailParseError, parse_mail
 from storage import conversations, mail_threads, outbox
+from storage.conversations import Conversation
 from storage.mail_threads import InboxItem, MailThread
 from storage.outbox import OutboxItem
 
@@ -66,6 +67,10 @@ _RETRY = timedelta(seconds=30)
 _POLL_SECONDS = 2.0
 _SWEEP_SECONDS = 3600.0
 _STOP_GRACE_SECONDS = 10.0
+_REFUSED = {
+    "oversize": "mail over the size limit: refused",
+    "flood": "mail from a flooding sender: not answered",
+}
 
 
 def new_reply_key() -> str:
@@ -84,11 +89,13 @@ def message_key(mail: InboundMail, raw: bytes) -> str:
 @dataclass(frozen=True)
 class Outcome:
     """What one inbound mail did: ``turn``, ``duplicate``, ``auto`` (``reason`` says why), ``foreign``,
-    ``flood``, ``oversize`` or ``unreadable``.  ``conversation_id`` is set for turns."""
+    ``flood``, ``oversize`` or ``unreadable``.  ``conversation_id`` is set for turns; ``finished``: the
+    stored raw mail was removed in the turn's own transaction."""
 
     action: str
     conversation_id: str | None = None
     reason: str | None = None
+    finished: bool = field(default=False, compare=False)
 
 
 class MailChannel:
@@ -113,6 +120,7 @@ class MailChannel:
         # One mail at a time per Message-ID in this process (the same mail by SMTP and IMAP at once).
         self._locks = KeyedLocks()
         self._tasks: set[asyncio.Task[Outcome | None]] = set()
+        self._running = False  # `run` is processing: `accept` may hand mail to it directly
 
     def register(self) -> None:
         """Plug the outbound side into the service's outbox."""
@@ -124,7 +132,11 @@ class MailChannel:
     async def accept(
         self, raw: bytes, *, envelope_sender: str | None, source: str, oversize: bool = False
     ) -> int:
-        """Store one raw mail durably (a single INSERT) for `run` to process; returns the inbox id."""
+        """Store one raw mail durably (a single INSERT) for `run` to process; returns the inbox id.  While
+        `run` has room the row is stored already claimed and processed at once (no inbox claim)."""
+        now = self.service.clock()
+        direct = self._running and len(self._tasks) < self.concurrency
+        lease_until = now + timedelta(seconds=self.config.lease_seconds)  # REGBOT_LEASE_SECONDS
         async with self.service.db.transaction() as conn:
             inbox_id = await mail_threads.store_inbound(
                 conn,
@@ -132,9 +144,14 @@ class MailChannel:
                 raw=raw,
                 envelope_sender=envelope_sender,
                 oversize=oversize,
-                now=self.service.clock(),
+                now=now,
+                claimed_until=lease_until if direct else None,
             )
-        self._wake.set()
+        if direct:
+            sender = None if envelope_sender is None else envelope_sender[: mail_threads.MAX_ID_LENGTH]
+            self._start(InboxItem(inbox_id, source, sender, raw, oversize, attempts=1))
+        else:
+            self._wake.set()
         return inbox_id
 
     # ------------------------------------------------------------------------------- processing
@@ -143,26 +160,33 @@ class MailChannel:
         """Process stored mail until ``stop`` is set, at most `concurrency` at a time; leftovers of a
         previous run are processed first.  Mail still being processed at stop gets a grace period."""
         next_sweep = 0.0
-        while not stop.is_set():
-            self._wake.clear()
-            if time.monotonic() >= next_sweep:
-                await self._sweep()
-                next_sweep = time.monotonic() + _SWEEP_SECONDS
-            free = self.concurrency - len(self._tasks)
-            claimed: list[InboxItem] = []
-            if free > 0:
-                try:
-                    claimed = await self._claim(free)
-                except Exception as exc:  # the database is away: try again at the next poll
-                    log.error("mail inbox: claiming failed (%s)", type(exc).__name__)
-            for item in claimed:
-                task = asyncio.create_task(self._process_item(item), name=f"mail-inbox-{item.id}")
-                self._tasks.add(task)
-                task.add_done_callback(self._done)
-            if not claimed:
-                await wait_any(stop, self._wake, _POLL_SECONDS)
+        self._running = True
+        try:
+            while not stop.is_set():
+                self._wake.clear()
+                if time.monotonic() >= next_sweep:
+                    await self._sweep()
+                    next_sweep = time.monotonic() + _SWEEP_SECONDS
+                free = self.concurrency - len(self._tasks)
+                claimed: list[InboxItem] = []
+                if free > 0:
+                    try:
+                        claimed = await self._claim(free)
+                    except Exception as exc:  # the database is away: try again at the next poll
+                        log.error("mail inbox: claiming failed (%s)", type(exc).__name__)
+                for item in claimed:
+                    self._start(item)
+                if not claimed:
+                    await wait_any(stop, self._wake, _POLL_SECONDS)
+        finally:
+            self._running = False
         if self._tasks:
             await asyncio.wait(set(self._tasks), timeout=_STOP_GRACE_SECONDS)
+
+    def _start(self, item: InboxItem) -> None:
+        task = asyncio.create_task(self._process_item(item), name=f"mail-inbox-{item.id}")
+        self._tasks.add(task)
+        task.add_done_callback(self._done)
 
     def _done(self, task: asyncio.Task[Outcome | None]) -> None:
         self._tasks.discard(task)
@@ -187,7 +211,7 @@ class MailChannel:
     async def _process_item(self, item: InboxItem) -> Outcome | None:
         try:
             outcome = await self.process(
-                item.raw, envelope_sender=item.envelope_sender, oversize=item.oversize
+                item.raw, envelope_sender=item.envelope_sender, oversize=item.oversize, inbox_id=item.id
             )
         except Exception as exc:  # a bug or an outage must not stop the listener: retried, then dropped
             give_up = item.attempts >= MAX_ATTEMPTS
@@ -206,14 +230,21 @@ class MailChannel:
                         retry_at = self.service.clock() + _RETRY * 2 ** (item.attempts - 1)
                         await mail_threads.retry_inbound(conn, item.id, retry_at)
             return None
-        async with self.service.db.transaction() as conn:
-            await mail_threads.finish_inbound(conn, item.id)
+        if not outcome.finished:
+            async with self.service.db.transaction() as conn:
+                await mail_threads.finish_inbound(conn, item.id)
         return outcome
 
     async def process(
-        self, raw: bytes, *, envelope_sender: str | None = None, oversize: bool = False
+        self,
+        raw: bytes,
+        *,
+        envelope_sender: str | None = None,
+        oversize: bool = False,
+        inbox_id: int | None = None,
     ) -> Outcome:
-        """One mail, start to end (see the module docstring)."""
+        """One mail, start to end (see the module docstring).  ``inbox_id``: its stored row, removed in
+        the turn's transaction."""
         try:
             mail = parse_mail(raw, bot_address=self.bot_address, envelope_sender=envelope_sender)
         except MailParseError:
@@ -226,90 +257,107 @@ class MailChannel:
         sender = mail.sender
         message_id = message_key(mail, raw)
         async with self._locks.hold(message_id):
-            async with self.service.db.read() as conn:
-                if await conversations.seen(conn, CHANNEL, message_id):
-                    log.info("mail already processed")
-                    return Outcome("duplicate")
+            refused, thread = await self._admit(mail, sender, message_id, oversize)
+            if refused == "duplicate":
+                log.info("mail already processed")
+                return Outcome("duplicate")
+            if refused is not None:
+                await self._notify(sender, refused, mail)
+                if thread is not None:
+                    log.warning("conversation %s: mail from another sender refused", thread.conversation_id)
+                else:
+                    log.info(_REFUSED[refused])
+                return Outcome(refused)
+            return await self._turn(mail, sender, message_id, thread, inbox_id)
+
+    async def _admit(
+        self, mail: InboundMail, sender: str, message_id: str, oversize: bool
+    ) -> tuple[str | None, MailThread | None]:
+        """In one transaction: processed before (``duplicate``)?  Too big (``oversize``)?  Counted, and
+        one too many from this sender (``flood``)?  Its thread, if any, and whether that thread is the
+        sender's (else ``foreign``).  None and the thread: take the turn."""
+        now = self.service.clock()
+        async with self.service.db.transaction() as conn:
+            if await conversations.seen(conn, CHANNEL, message_id):
+                return "duplicate", None
             if oversize:
-                await self._notify(sender, "oversize", mail)
-                log.info("mail over the size limit: refused")
-                return Outcome("oversize")
-            if await self._flooding(sender):
-                await self._notify(sender, "flood", mail)
-                log.info("mail from a flooding sender: not answered")
-                return Outcome("flood")
-            thread = await self._thread_of(mail)
-            if thread is not None and not thread.belongs_to(sender):
-                await self._notify(sender, "foreign", mail)
-                log.warning("conversation %s: mail from another sender refused", thread.conversation_id)
-                return Outcome("foreign")
-            return await self._turn(mail, sender, message_id, thread)
+                return "oversize", None
+            if await mail_threads.count_arrival(conn, sender, now, FLOOD_WINDOW) > self.flood_limit:
+                return "flood", None
+            thread = await self._thread_of(conn, mail)
+            if thread is None:  # opened by this very mail in an earlier version's separate transaction
+                thread = await mail_threads.thread_by_first_message(conn, message_id, sender)
+        if thread is not None and not thread.belongs_to(sender):
+            return "foreign", thread
+        return None, thread
 
     async def _turn(
-        self, mail: InboundMail, sender: str, message_id: str, thread: MailThread | None
+        self,
+        mail: InboundMail,
+        sender: str,
+        message_id: str,
+        thread: MailThread | None,
+        inbox_id: int | None,
     ) -> Outcome:
+        """The turn, with the thread's bookkeeping (a new thread, or the person's latest mail noted) and
+        the stored mail's removal in the same transaction."""
         now = self.service.clock()
         references = list(mail.references)
+        own_id = mail.message_id if mail.message_id == message_id else None
+        finished = False
+
+        async def finish(conn: AsyncConnection) -> None:
+            nonlocal finished
+            if inbox_id is not None:
+                await mail_threads.finish_inbound(conn, inbox_id)
+                finished = True
+
         if thread is None:
-            thread = await self._open_thread(mail, sender, message_id)
-            turn = await self.service.handle(
-                CHANNEL, thread.reply_key, Start(CHANNEL, text=mail.text), message_id=message_id
-            )
-        else:
-            async with self.service.db.transaction() as conn:
-                await mail_threads.record_inbound(
+            key = new_reply_key()
+
+            async def open_thread(conn: AsyncConnection, conversation: Conversation) -> None:
+                unfinished = await mail_threads.open_threads(conn, sender, OPEN_PHASES)
+                await mail_threads.create_thread(
                     conn,
-                    thread.reply_key,
-                    message_id=mail.message_id if mail.message_id == message_id else None,
+                    reply_key=key,
+                    conversation_id=conversation.id,
+                    sender=sender,
+                    message_id=own_id,
                     references=references,
                     subject=mail.subject,
+                    resume_key=unfinished[0][0].reply_key if unfinished else None,
                     now=now,
                 )
+                await finish(conn)
+
             turn = await self.service.handle(
-                CHANNEL, thread.reply_key, Text(mail.text), message_id=message_id
+                CHANNEL, key, Start(CHANNEL, text=mail.text), message_id=message_id, within=open_thread
+            )
+            if not turn.duplicate:
+                log.info("conversation %s: opened by mail", turn.conversation_id)
+        else:
+            reply_key = thread.reply_key
+
+            async def note_mail(conn: AsyncConnection, conversation: Conversation) -> None:
+                await mail_threads.record_inbound(
+                    conn, reply_key, message_id=own_id, references=references, subject=mail.subject, now=now
+                )
+                await finish(conn)
+
+            turn = await self.service.handle(
+                CHANNEL, reply_key, Text(mail.text), message_id=message_id, within=note_mail
             )
         action = "duplicate" if turn.duplicate else "turn"
         log.info("conversation %s: mail %s", turn.conversation_id, action)
-        return Outcome(action, conversation_id=turn.conversation_id)
+        return Outcome(action, conversation_id=turn.conversation_id, finished=finished)
 
-    async def _thread_of(self, mail: InboundMail) -> MailThread | None:
-        async with self.service.db.read() as conn:
-            if mail.reply_key:
-                thread = await mail_threads.find_thread(conn, mail.reply_key.lower())
-                if thread is not None:
-                    return thread
-            named = [ident for ident in (mail.in_reply_to, *reversed(mail.references)) if ident]
-            return await mail_threads.thread_by_sent_ids(conn, named)
-
-    async def _open_thread(self, mail: InboundMail, sender: str, message_id: str) -> MailThread:
-        """A new conversation and its thread (or the one this mail opened before a crash)."""
-        now = self.service.clock()
-        async with self.service.db.transaction() as conn:
-            existing = await mail_threads.thread_by_first_message(conn, message_id, sender)
-            if existing is not None:
-                return existing
-            unfinished = await mail_threads.open_threads(conn, sender, OPEN_PHASES)
-            key = new_reply_key()
-            conversation = await conversations.create(conn, CHANNEL, key, dump_state(new_state(CHANNEL)), now)
-            thread = await mail_threads.create_thread(
-                conn,
-                reply_key=key,
-                conversation_id=conversation.id,
-                sender=sender,
-                message_id=mail.message_id if mail.message_id == message_id else None,
-                references=list(mail.references),
-                subject=mail.subject,
-                resume_key=unfinished[0][0].reply_key if unfinished else None,
-                now=now,
-            )
-        log.info("conversation %s: opened by mail", conversation.id)
-        return thread
-
-    async def _flooding(self, sender: str) -> bool:
-        now = self.service.clock()
-        async with self.service.db.transaction() as conn:
-            count = await mail_threads.count_arrival(conn, sender, now, FLOOD_WINDOW)
-        return count > self.flood_limit
+    async def _thread_of(self, conn: AsyncConnection, mail: InboundMail) -> MailThread | None:
+        if mail.reply_key:
+            thread = await mail_threads.find_thread(conn, mail.reply_key.lower())
+            if thread is not None:
+                return thread
+        named = [ident for ident in (mail.in_reply_to, *reversed(mail.references)) if ident]
+        return await mail_threads.thread_by_sent_ids(conn, named)
 
     async def _notify(self, sender: str, kind: str, mail: InboundMail) -> None:
         """Queue notice ``kind`` for ``sender``, unless they had one of that kind in the last day."""
@@ -370,20 +418,22 @@ class MailReplies:
             raise DeliveryError("reply row without a reply", permanent=True)
         bot_address = self._config.mail_address
         message_id = row_message_id(item, bot_address)
-        async with self._service.db.read() as conn:
-            thread = await mail_threads.find_thread(conn, item.recipient)
-            sent = (
-                0
-                if thread is None
-                else await mail_threads.sent_count(conn, thread.reply_key, excluding=message_id)
-            )
-            resume_since = None
-            if thread is not None and thread.resume_key and sent == 0:
-                older = await mail_threads.find_thread(conn, thread.resume_key)
-                resume_since = None if older is None else older.created_at.strftime("%Y-%m-%d")
-        if thread is None or thread.sender is None:
-            raise DeliveryError("no mail thread for this conversation (purged?)", permanent=True)
         now = self._service.clock()
+        # Recorded before sending (the Message-ID is the row's own, the same on every attempt), so nothing
+        # but the outbox settle stands between the relay's 250 and the row being done: the window in which
+        # a crash sends the mail a second time stays short.  "The first mail" is counted without this
+        # row's own id, so a retried first mail is still the first.
+        async with self._service.db.transaction() as conn:
+            thread = await mail_threads.find_thread(conn, item.recipient)
+            sent = resume_since = None
+            if thread is not None and thread.sender is not None:
+                sent = await mail_threads.sent_count(conn, thread.reply_key, excluding=message_id)
+                if thread.resume_key and sent == 0:
+                    older = await mail_threads.find_thread(conn, thread.resume_key)
+                    resume_since = None if older is None else older.created_at.strftime("%Y-%m-%d")
+                await mail_threads.record_sent(conn, thread.reply_key, message_id, now)
+        if thread is None or thread.sender is None or sent is None:
+            raise DeliveryError("no mail thread for this conversation (purged?)", permanent=True)
         message = prompts.prompt_mail(
             decode_reply(payload["reply"]),
             lang=str(payload.get("lang") or "ja"),
@@ -399,12 +449,6 @@ class MailReplies:
             resume_key=thread.resume_key if sent == 0 else None,
             resume_since=resume_since,
         )
-        # Recorded before sending (the Message-ID is the row's own, the same on every attempt), so nothing
-        # but the outbox settle stands between the relay's 250 and the row being done: the window in
-        # which a crash sends the mail a second time stays one short transaction.  "The first mail" is
-        # counted without this row's own id, so a retried first mail is still the first.
-        async with self._service.db.transaction() as conn:
-            await mail_threads.record_sent(conn, thread.reply_key, message_id, now)
         return await self._deliverer.send(bytes(message), mail_from=bot_address, recipients=[thread.sender])
 
 

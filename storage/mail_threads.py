@@ -244,17 +244,20 @@ async def store_inbound(
     envelope_sender: str | None,
     now: datetime,
     oversize: bool = False,
+    claimed_until: datetime | None = None,
 ) -> int:
+    """Keep a raw mail until it is processed; ``claimed_until``: stored already claimed (one attempt) by
+    the caller, who processes it at once."""
     result = await conn.execute(
         insert(mail_inbox)
         .values(
             source=source,
-            envelope_sender=None if envelope_sender is None else envelope_sender[:255],
+            envelope_sender=None if envelope_sender is None else envelope_sender[:MAX_ID_LENGTH],
             raw=raw,
             oversize=oversize,
             received_at=now,
-            attempts=0,
-            claimed_until=now,
+            attempts=0 if claimed_until is None else 1,
+            claimed_until=now if claimed_until is None else claimed_until,
         )
         .returning(mail_inbox.c.id)
     )

@@ -296,6 +296,54 @@ async def test_a_failing_mail_is_retried_later_and_does_not_block_others(
     assert [o.action for o in await channel.drain()] == ["turn"]
 
 
+async def test_a_turn_that_fails_leaves_no_thread_and_keeps_the_mail(
+    channel: MailChannel, outbox: Outbox
+) -> None:
+    """The thread, the turn and the stored mail's removal are one transaction: a turn that fails half
+    way leaves no thread without a conversation behind, and the mail is still there to be retried."""
+    failures = {"left": 1}
+
+    async def fail_once(*_: object) -> None:
+        if failures["left"]:
+            failures["left"] -= 1
+            raise RuntimeError("the turn failed")
+
+    channel.service.add_turn_hook(fail_once)
+    await channel.accept(MailClient(TARO).first_mail(), envelope_sender=TARO, source="smtp")
+    assert await channel.drain() == []
+    async with channel.service.db.read() as conn:
+        assert (await conn.execute(select(mail_threads_table.c.reply_key))).all() == []
+        assert await mail_threads.inbox_size(conn) == 1
+    channel.service.clock.advance(minutes=1)  # type: ignore[attr-defined]
+    [outcome] = await channel.drain()
+    assert outcome.action == "turn"
+    async with channel.service.db.read() as conn:
+        assert len((await conn.execute(select(mail_threads_table.c.reply_key))).all()) == 1
+        assert await mail_threads.inbox_size(conn) == 0
+    await channel.service.deliver_outbox()
+    assert len(outbox.new()) == 1
+
+
+async def test_mail_accepted_while_running_is_processed_at_once(channel: MailChannel, outbox: Outbox) -> None:
+    """With the processing loop running, a stored mail is answered without waiting for its poll."""
+    stop = asyncio.Event()
+    worker = asyncio.create_task(channel.run(stop))
+    try:
+        await asyncio.sleep(0.05)  # the loop is idle, waiting for its next poll (2 s)
+        await channel.accept(MailClient(TARO).first_mail(), envelope_sender=TARO, source="smtp")
+        for _ in range(100):
+            async with channel.service.db.read() as conn:
+                if await mail_threads.inbox_size(conn) == 0:
+                    break
+            await asyncio.sleep(0.01)
+        async with channel.service.db.read() as conn:
+            assert await mail_threads.inbox_size(conn) == 0
+            assert len((await conn.execute(select(mail_threads_table.c.reply_key))).all()) == 1
+    finally:
+        stop.set()
+        await worker
+
+
 async def test_logs_carry_ids_never_addresses_subjects_or_bodies(
     channel: MailChannel, outbox: Outbox, caplog: pytest.LogCaptureFixture
 ) -> None:
