@@ -76,6 +76,10 @@ _PROCESSED = {
     for dialect, insert_ in (("postgresql", postgresql_insert), ("sqlite", sqlite_insert))
 }
 _AUDIT = insert(audit)
+_SEEN = select(processed_messages.c.id).where(
+    processed_messages.c.channel == bindparam("channel"),
+    processed_messages.c.message_id == bindparam("message_id"),
+)
 
 
 async def _one(
@@ -228,10 +232,8 @@ async def purge(
 
 
 async def seen(conn: AsyncConnection, channel: str, message_id: str) -> bool:
-    query = select(processed_messages.c.id).where(
-        processed_messages.c.channel == channel, processed_messages.c.message_id == message_id
-    )
-    return (await conn.execute(query)).first() is not None
+    found = await conn.execute(_SEEN, {"channel": channel, "message_id": message_id})
+    return found.first() is not None
 
 
 async def record_processed(

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import bindparam, delete, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import RowMapping
@@ -33,6 +33,44 @@ from storage.tables import (
 )
 
 MAX_ID_LENGTH = 255  # the message id columns
+
+# The statements of a mail turn are built once, with bind parameters (as in storage.conversations).
+_CREATE_THREAD = insert(mail_threads)
+_FIND_THREAD = select(mail_threads).where(mail_threads.c.reply_key == bindparam("reply_key"))
+_BY_SENT_IDS = (
+    select(mail_threads)
+    .join(mail_sent_ids, mail_sent_ids.c.reply_key == mail_threads.c.reply_key)
+    .where(mail_sent_ids.c.message_id.in_(bindparam("ids", expanding=True)))
+    .order_by(mail_sent_ids.c.created_at.desc())
+    .limit(1)
+)
+_BY_FIRST_MESSAGE = select(mail_threads).where(
+    mail_threads.c.first_message_id == bindparam("message_id"),
+    mail_threads.c.sender_hash == bindparam("sender_hash"),
+)
+_OPEN_THREADS = (
+    select(mail_threads, conversations.c.last_activity_at)
+    .join(conversations, conversations.c.id == mail_threads.c.conversation_id)
+    .where(
+        mail_threads.c.sender_hash == bindparam("sender_hash"),
+        conversations.c.phase.in_(bindparam("phases", expanding=True)),
+    )
+    .order_by(conversations.c.last_activity_at.desc())
+)
+_NOTE_INBOUND = update(mail_threads).where(mail_threads.c.reply_key == bindparam("b_reply_key"))
+_RECORD_SENT = {
+    dialect: insert_(mail_sent_ids).on_conflict_do_nothing(index_elements=["message_id"])
+    for dialect, insert_ in (("postgresql", postgresql_insert), ("sqlite", sqlite_insert))
+}
+_SENT = select(mail_sent_ids.c.message_id).where(mail_sent_ids.c.reply_key == bindparam("reply_key"))
+_SENT_EXCLUDING = _SENT.where(mail_sent_ids.c.message_id != bindparam("excluding"))
+_STORE_INBOUND = insert(mail_inbox).returning(mail_inbox.c.id)
+_FINISH_INBOUND = delete(mail_inbox).where(mail_inbox.c.id == bindparam("id"))
+_SENDER_WINDOW = select(mail_senders.c.window_started_at, mail_senders.c.window_count).where(
+    mail_senders.c.sender_hash == bindparam("sender_hash")
+)
+_NEW_WINDOW = insert(mail_senders)
+_COUNT_WINDOW = update(mail_senders).where(mail_senders.c.sender_hash == bindparam("b_sender_hash"))
 
 
 def sender_hash(address: str) -> str:
@@ -107,7 +145,7 @@ async def create_thread(
         "created_at": now,
         "updated_at": now,
     }
-    await conn.execute(insert(mail_threads).values(**values))
+    await conn.execute(_CREATE_THREAD, values)
     return MailThread(
         reply_key=reply_key,
         conversation_id=conversation_id,
@@ -123,8 +161,7 @@ async def create_thread(
 
 
 async def find_thread(conn: AsyncConnection, reply_key: str) -> MailThread | None:
-    query = select(mail_threads).where(mail_threads.c.reply_key == reply_key)
-    row = (await conn.execute(query)).mappings().first()
+    row = (await conn.execute(_FIND_THREAD, {"reply_key": reply_key})).mappings().first()
     return None if row is None else _thread(row)
 
 
@@ -133,23 +170,14 @@ async def thread_by_sent_ids(conn: AsyncConnection, message_ids: Sequence[str]) 
     ids = [ident for ident in message_ids if len(ident) <= MAX_ID_LENGTH]
     if not ids:
         return None
-    query = (
-        select(mail_threads)
-        .join(mail_sent_ids, mail_sent_ids.c.reply_key == mail_threads.c.reply_key)
-        .where(mail_sent_ids.c.message_id.in_(ids))
-        .order_by(mail_sent_ids.c.created_at.desc())
-        .limit(1)
-    )
-    row = (await conn.execute(query)).mappings().first()
+    row = (await conn.execute(_BY_SENT_IDS, {"ids": ids})).mappings().first()
     return None if row is None else _thread(row)
 
 
 async def thread_by_first_message(conn: AsyncConnection, message_id: str, sender: str) -> MailThread | None:
     """The thread this very mail opened before (a retry after a crash between two transactions)."""
-    query = select(mail_threads).where(
-        mail_threads.c.first_message_id == message_id, mail_threads.c.sender_hash == sender_hash(sender)
-    )
-    row = (await conn.execute(query)).mappings().first()
+    values = {"message_id": message_id, "sender_hash": sender_hash(sender)}
+    row = (await conn.execute(_BY_FIRST_MESSAGE, values)).mappings().first()
     return None if row is None else _thread(row)
 
 
@@ -157,13 +185,9 @@ async def open_threads(
     conn: AsyncConnection, sender: str, open_phases: Sequence[str]
 ) -> list[tuple[MailThread, datetime]]:
     """The sender's threads whose conversation is in ``open_phases``, with its last activity, newest first."""
-    query = (
-        select(mail_threads, conversations.c.last_activity_at)
-        .join(conversations, conversations.c.id == mail_threads.c.conversation_id)
-        .where(mail_threads.c.sender_hash == sender_hash(sender), conversations.c.phase.in_(open_phases))
-        .order_by(conversations.c.last_activity_at.desc())
-    )
-    return [(_thread(row), row["last_activity_at"]) for row in (await conn.execute(query)).mappings()]
+    values = {"sender_hash": sender_hash(sender), "phases": list(open_phases)}
+    rows = (await conn.execute(_OPEN_THREADS, values)).mappings()
+    return [(_thread(row), row["last_activity_at"]) for row in rows]
 
 
 async def record_inbound(
@@ -176,29 +200,29 @@ async def record_inbound(
     now: datetime,
 ) -> None:
     """The person wrote again: the next bot mail answers this one."""
-    values: dict[str, Any] = {"references": list(references), "subject": subject[:255], "updated_at": now}
+    values: dict[str, Any] = {
+        "b_reply_key": reply_key,
+        "references": list(references),
+        "subject": subject[:255],
+        "updated_at": now,
+    }
     if message_id is not None:
         values["last_message_id"] = message_id
-    await conn.execute(update(mail_threads).where(mail_threads.c.reply_key == reply_key).values(**values))
+    await conn.execute(_NOTE_INBOUND, values)
 
 
 async def record_sent(conn: AsyncConnection, reply_key: str, message_id: str, now: datetime) -> None:
     """Remember a Message-ID the bot sent in a thread; a second send of the same mail (an outbox row
     retried after a crash between sending and settling) keeps the first record."""
-    dialect_insert = postgresql_insert if conn.dialect.name == "postgresql" else sqlite_insert
-    await conn.execute(
-        dialect_insert(mail_sent_ids)
-        .values(message_id=message_id, reply_key=reply_key, created_at=now)
-        .on_conflict_do_nothing(index_elements=["message_id"])
-    )
+    values = {"message_id": message_id, "reply_key": reply_key, "created_at": now}
+    await conn.execute(_RECORD_SENT[conn.dialect.name], values)
 
 
 async def sent_count(conn: AsyncConnection, reply_key: str, *, excluding: str | None = None) -> int:
     """How many mails the bot sent in a thread (``excluding`` one Message-ID: the mail being sent)."""
-    query = select(mail_sent_ids.c.message_id).where(mail_sent_ids.c.reply_key == reply_key)
-    if excluding is not None:
-        query = query.where(mail_sent_ids.c.message_id != excluding)
-    return len((await conn.execute(query)).all())
+    if excluding is None:
+        return len((await conn.execute(_SENT, {"reply_key": reply_key})).all())
+    return len((await conn.execute(_SENT_EXCLUDING, {"reply_key": reply_key, "excluding": excluding})).all())
 
 
 async def purge_threads(conn: AsyncConnection) -> int:
@@ -248,19 +272,16 @@ async def store_inbound(
 ) -> int:
     """Keep a raw mail until it is processed; ``claimed_until``: stored already claimed (one attempt) by
     the caller, who processes it at once."""
-    result = await conn.execute(
-        insert(mail_inbox)
-        .values(
-            source=source,
-            envelope_sender=None if envelope_sender is None else envelope_sender[:MAX_ID_LENGTH],
-            raw=raw,
-            oversize=oversize,
-            received_at=now,
-            attempts=0 if claimed_until is None else 1,
-            claimed_until=now if claimed_until is None else claimed_until,
-        )
-        .returning(mail_inbox.c.id)
-    )
+    values = {
+        "source": source,
+        "envelope_sender": None if envelope_sender is None else envelope_sender[:MAX_ID_LENGTH],
+        "raw": raw,
+        "oversize": oversize,
+        "received_at": now,
+        "attempts": 0 if claimed_until is None else 1,
+        "claimed_until": now if claimed_until is None else claimed_until,
+    }
+    result = await conn.execute(_STORE_INBOUND, values)
     return int(result.scalar_one())
 
 
@@ -294,7 +315,7 @@ async def claim_inbound(
 
 async def finish_inbound(conn: AsyncConnection, inbox_id: int) -> None:
     """Processed (or given up): the raw mail goes."""
-    await conn.execute(delete(mail_inbox).where(mail_inbox.c.id == inbox_id))
+    await conn.execute(_FINISH_INBOUND, {"id": inbox_id})
 
 
 async def retry_inbound(conn: AsyncConnection, inbox_id: int, at: datetime) -> None:
@@ -342,27 +363,16 @@ async def count_arrival(conn: AsyncConnection, sender: str, now: datetime, windo
     """Count one mail from ``sender`` in the current window (a new one starts after ``window``); returns
     how many arrived in it, this one included."""
     key = sender_hash(sender)
-    row = (
-        await conn.execute(
-            select(mail_senders.c.window_started_at, mail_senders.c.window_count).where(
-                mail_senders.c.sender_hash == key
-            )
-        )
-    ).first()
+    row = (await conn.execute(_SENDER_WINDOW, {"sender_hash": key})).first()
     if row is None:
-        await conn.execute(
-            insert(mail_senders).values(sender_hash=key, window_started_at=now, window_count=1)
-        )
+        await conn.execute(_NEW_WINDOW, {"sender_hash": key, "window_started_at": now, "window_count": 1})
         return 1
     started, count = row[0], int(row[1])
     if now - started >= window:
         started, count = now, 0
     count += 1
-    await conn.execute(
-        update(mail_senders)
-        .where(mail_senders.c.sender_hash == key)
-        .values(window_started_at=started, window_count=count)
-    )
+    values = {"b_sender_hash": key, "window_started_at": started, "window_count": count}
+    await conn.execute(_COUNT_WINDOW, values)
     return count
 
 
