@@ -14,17 +14,19 @@ same ``event_id``, which is the message id the service records, so a retry is pr
 
 HTTP mode serves ``POST /slack/events`` on the bot's aiohttp server (signature checked by bolt: a wrong or
 old signature gets 401); with SLACK_APP_TOKEN set it uses Socket Mode instead and adds no route.
+
+Beside it: ``/regbot`` in `bot.slack_commands`, payload checks in `bot.slack_payloads`, the protocols of the
+service and the help desk in `bot.slack_ports`, the tracked tasks in `bot.slack_tasks`.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
 import re
 from collections.abc import Awaitable, Callable, Coroutine, Mapping
-from typing import Any, Protocol
+from typing import Any
 
 import aiohttp
 from aiohttp import web
@@ -46,13 +48,25 @@ from bot.slack_blocks import (
     modal_errors,
     password_modal,
     read_password_modal,
-    slack_text,
 )
+from bot.slack_commands import SlashCommand
 from bot.slack_delivery import ChannelPacer, SlackReplies, add_retry_handlers
+from bot.slack_payloads import (
+    button_language,
+    from_a_person,
+    interaction_channel,
+    is_dm,
+    mention_text,
+    password_was_asked,
+    well_formed,
+)
+from bot.slack_ports import CHANNEL, HelpdeskPort, SlackService, SlackTurn
+from bot.slack_tasks import TrackedTasks
+from conversations.render import render_msg
 from conversations.rules.errors import RuleError
 from conversations.rules.password import check_password, looks_like_password
 from conversations.rules.text import clean
-from conversations.types import Inbound, Reply, Secret, Start, Text
+from conversations.types import Inbound, Msg, Secret, Start, Text
 
 log = logging.getLogger(__name__)
 
@@ -62,55 +76,11 @@ log = logging.getLogger(__name__)
 for _quiet in ("bot.slack.api", "bot.slack.bolt", "bot.slack.socket"):
     logging.getLogger(_quiet).setLevel(logging.INFO)
 
-CHANNEL = "slack"
 EVENTS_PATH = "/slack/events"
 SHUTDOWN_GRACE_SECONDS = 10.0
 COMMIT_WAIT_SECONDS = 2.0  # within Slack's 3 s for the answer
 STAFF_ANSWER_SECONDS = 2.0  # a staff command answered within Slack's 3 s, or later in a DM
-_MENTION = re.compile(r"<[@!][^>]*>")
 _DM_CACHE_LIMIT = 10_000
-
-# /regbot <word>: what the person's own conversation gets.  Staff forms (with a conversation named
-# after the word, takeover, release) belong to the help desk (SPEC §6).
-_COMMANDS: dict[str, Inbound] = {
-    "register": Start(CHANNEL),
-    "start": Start(CHANNEL),
-    "登録": Start(CHANNEL),
-    "status": Text("状況"),
-    "状況": Text("状況"),
-    "resend": Text("再送"),
-    "再送": Text("再送"),
-    "cancel": Text("キャンセル"),
-    "キャンセル": Text("キャンセル"),
-}
-_STAFF_COMMANDS = frozenset({"takeover", "release"})
-
-
-class SlackTurn(Protocol):
-    @property
-    def replies(self) -> tuple[Reply, ...]: ...
-    @property
-    def duplicate(self) -> bool: ...
-
-
-class SlackService(Protocol):
-    """What the channel needs of `bot.service.Service`."""
-
-    async def handle(
-        self, channel: str, address: str, inbound: Inbound, *, message_id: str | None = None
-    ) -> SlackTurn: ...
-
-    def register_deliverer(self, kind: str, deliverer: Any, *, channel: str | None = None) -> None: ...
-
-
-class HelpdeskPort(Protocol):
-    """What the channel needs of the help desk (bot.helpdesk_staff.StaffDesk), when one is attached."""
-
-    def is_staff(self, user: str) -> bool: ...
-    def handles(self, word: str, argument: str) -> bool: ...
-    def is_helpdesk_channel(self, channel: str) -> bool: ...
-    async def command(self, user: str, word: str, argument: str, *, command_id: str) -> str: ...
-    async def on_channel_message(self, event: dict[str, Any], message_id: str) -> None: ...
 
 
 class SlackChannel:
@@ -144,7 +114,7 @@ class SlackChannel:
             logger=logging.getLogger("bot.slack.bolt"),
         )
         self.replies = SlackReplies(self.client, pacer=pacer)
-        self._tasks: set[asyncio.Task[Any]] = set()
+        self._tasks = TrackedTasks(log)
         self._serial = KeyedLocks()
         self._dm_channels: dict[str, str] = {}  # user id → DM channel id (stable)
         self._socket: AsyncSocketModeHandler | None = None
@@ -153,6 +123,7 @@ class SlackChannel:
         # The help desk (SPEC §6), attached by bot.helpdesk.install_helpdesk: thread replies in the
         # help-desk channel and the staff forms of /regbot go to it.
         self.helpdesk: HelpdeskPort | None = None
+        self._command = SlashCommand(self, staff=config.helpdesk_staff)
         self._register_listeners()
 
     # ------------------------------------------------------------------------------------ lifecycle
@@ -176,7 +147,7 @@ class SlackChannel:
                 ping_interval=self._ping_interval,
             )
             connecting = self._socket.connect_async()  # type: ignore[no-untyped-call]
-            self._spawn(connecting, what="socket mode connection")
+            self.spawn(connecting, what="socket mode connection")
         log.info("Slack is on (%s)", "Socket Mode" if self.socket_mode else f"HTTP events at {EVENTS_PATH}")
 
     async def stop(self) -> None:
@@ -186,9 +157,7 @@ class SlackChannel:
             await self._socket.close_async()  # type: ignore[no-untyped-call]
             self._socket = None
         await self.drain(SHUTDOWN_GRACE_SECONDS)
-        for task in list(self._tasks):
-            task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
+        await self._tasks.cancel()
         if self._session is not None:
             await self._session.close()
             self._session = None
@@ -196,11 +165,7 @@ class SlackChannel:
 
     async def drain(self, timeout: float | None = None) -> bool:
         """Wait for the work started by earlier events; True when none is left."""
-        while self._tasks:
-            _, pending = await asyncio.wait(set(self._tasks), timeout=timeout)
-            if pending:
-                return False
-        return True
+        return await self._tasks.drain(timeout)
 
     async def handle_http(self, request: web.Request) -> web.StreamResponse:
         if self._stopping:  # Slack retries events later; the next start takes them
@@ -210,7 +175,7 @@ class SlackChannel:
         except (ValueError, TypeError, AttributeError, KeyError) as error:  # a body bolt cannot even read
             log.info("slack request refused: unreadable body (%s)", type(error).__name__)
             return web.Response(status=400, text="malformed request")
-        if not _well_formed(bolt_request.body):
+        if not well_formed(bolt_request.body):
             # Only after the signature: an unsigned request is refused as such, whatever its body.
             if self._signature_ok(bolt_request.raw_body, request.headers):
                 log.info("slack request refused: a signed body of an unexpected shape")
@@ -225,25 +190,15 @@ class SlackChannel:
             body, headers.get("X-Slack-Request-Timestamp", ""), headers.get("X-Slack-Signature", "")
         )
 
-    async def _committed(self, turn: asyncio.Task[Any]) -> None:
+    async def committed(self, turn: asyncio.Task[Any]) -> None:
         """Hold Slack's HTTP answer until the turn is committed (its replies are outbox rows by then), for
         at most `COMMIT_WAIT_SECONDS`: a process killed before answering gets the event again from Slack's
         retry (same ``event_id``, processed once), and one killed after answering has stored the turn."""
         await asyncio.wait({turn}, timeout=COMMIT_WAIT_SECONDS)
 
-    def _spawn(self, work: Coroutine[Any, Any, Any], *, what: str) -> asyncio.Task[Any]:
-        task = asyncio.get_running_loop().create_task(work)
-        self._tasks.add(task)
-        task.add_done_callback(lambda done: self._finished(done, what))
-        return task
-
-    def _finished(self, task: asyncio.Task[Any], what: str) -> None:
-        self._tasks.discard(task)
-        if task.cancelled():
-            return
-        error = task.exception()
-        if error is not None:  # the type only: a message could quote what the person typed
-            log.error("slack %s failed: %s", what, type(error).__name__)
+    def spawn(self, work: Coroutine[Any, Any, Any], *, what: str) -> asyncio.Task[Any]:
+        """Start work that outlives the listener's ack; `drain` and `stop` wait for it."""
+        return self._tasks.spawn(work, what=what)
 
     # ------------------------------------------------------------------------------------ listeners
 
@@ -271,28 +226,28 @@ class SlackChannel:
         await ack()
         helpdesk = self.helpdesk
         if helpdesk is not None and helpdesk.is_helpdesk_channel(str(event.get("channel") or "")):
-            if _from_a_person(event, context):
+            if from_a_person(event, context):
                 message_id = str(body.get("event_id") or f"helpdesk:{event.get('channel')}:{event.get('ts')}")
-                self._spawn(self._helpdesk_message(helpdesk, event, message_id), what="help-desk message")
+                self.spawn(self._helpdesk_message(helpdesk, event, message_id), what="help-desk message")
             return
-        if event.get("channel_type") != "im" or not _from_a_person(event, context):
+        if event.get("channel_type") != "im" or not from_a_person(event, context):
             return
         channel = str(event.get("channel") or "")
-        if not _is_dm(channel):
+        if not is_dm(channel):
             return
         text = str(event.get("text") or "")
         message_id = str(body.get("event_id") or f"message:{channel}:{event.get('ts')}")
-        await self._committed(
-            self._spawn(
+        await self.committed(
+            self.spawn(
                 self._dm_message(channel, text, str(event.get("ts") or ""), message_id), what="DM turn"
             )
         )
 
     async def _dm_message(self, channel: str, text: str, ts: str, message_id: str) -> None:
-        turn = await self._turn(channel, Text(text), message_id)
+        turn = await self.turn(channel, Text(text), message_id)
         if turn is None or turn.duplicate:
             return
-        if ts and looks_like_password(clean(text)) and _password_was_asked(turn):
+        if ts and looks_like_password(clean(text)) and password_was_asked(turn.replies):
             # A password typed as a message: take it out of the DM if Slack lets the bot (it usually
             # does not for a person's message); the engine's reply warns either way.
             with contextlib.suppress(SlackApiError, SlackClientError, OSError):
@@ -311,80 +266,28 @@ class SlackChannel:
         context: Mapping[str, Any],
     ) -> None:
         await ack()
-        if not _from_a_person(event, context):
+        if not from_a_person(event, context):
             return
         message_id = str(body.get("event_id") or f"mention:{event.get('channel')}:{event.get('ts')}")
-        await self._committed(self._spawn(self._mention(event, message_id), what="mention"))
+        await self.committed(self.spawn(self._mention(event, message_id), what="mention"))
 
     async def _mention(self, event: Mapping[str, Any], message_id: str) -> None:
         user, channel = str(event.get("user") or ""), str(event.get("channel") or "")
-        dm = await self._open_dm(user)
-        text = _MENTION.sub(" ", str(event.get("text") or ""))
-        turn = await self._turn(dm, Start(CHANNEL, text=text), message_id)
+        dm = await self.open_dm(user)
+        text = mention_text(str(event.get("text") or ""))
+        turn = await self.turn(dm, Start(CHANNEL, text=text), message_id)
         if turn is None or turn.duplicate or channel == dm:
             return
         # In the shared channel only a note without any personal value, in the mention's thread.
         await self.client.chat_postMessage(
             channel=channel,
             thread_ts=str(event.get("thread_ts") or event.get("ts") or "") or None,
-            text=slack_text("mention.thread", "ja"),
+            text=render_msg(Msg("slack.mention.thread"), "ja"),
         )
 
     async def _on_command(self, ack: Callable[..., Awaitable[None]], command: dict[str, Any]) -> None:
-        word, _, rest = str(command.get("text") or "").strip().partition(" ")
-        word = word.lower()
-        user = str(command.get("user_id") or "")
-        helpdesk = self.helpdesk
-        if helpdesk is not None and helpdesk.handles(word, rest):
-            if not helpdesk.is_staff(user):  # nothing happens: a private refusal only
-                await ack(text=slack_text("command.staff_only", "ja"), response_type="ephemeral")
-                return
-            command_id = str(command.get("trigger_id") or command.get("command_ts") or "")
-            await self._staff_command(ack, helpdesk, user, word, rest.strip(), command_id)
-            return
-        inbound = _COMMANDS.get(word)
-        if inbound is None or rest.strip():
-            staff = user in self._config.helpdesk_staff
-            if (word in _STAFF_COMMANDS or rest.strip()) and not staff:
-                await ack(text=slack_text("command.staff_only", "ja"), response_type="ephemeral")
-            else:
-                await ack(text=slack_text("command.usage", "ja"), response_type="ephemeral")
-            return
-        answer = slack_text("command.dm" if isinstance(inbound, Start) else "command.sent", "ja")
-        await ack(text=answer, response_type="ephemeral")
-        message_id = f"command:{command.get('trigger_id') or command.get('command_ts') or ''}"
-        await self._committed(self._spawn(self._command(user, inbound, message_id), what="command"))
-
-    async def _staff_command(
-        self,
-        ack: Callable[..., Awaitable[None]],
-        helpdesk: HelpdeskPort,
-        user: str,
-        word: str,
-        argument: str,
-        command_id: str,
-    ) -> None:
-        """Answer in the ack when the work is quick (it usually is); else ack now, answer in a DM."""
-        work = self._spawn(
-            helpdesk.command(user, word, argument, command_id=command_id), what="staff command"
-        )
-        done, _ = await asyncio.wait({work}, timeout=STAFF_ANSWER_SECONDS)
-        if work not in done:
-            await ack(text=slack_text("command.staff_later", "ja"), response_type="ephemeral")
-            self._spawn(self._staff_answer_later(work, user), what="staff command answer")
-            return
-        answer = slack_text("command.failed", "ja") if work.exception() else work.result()
-        await ack(text=answer, response_type="ephemeral")
-
-    async def _staff_answer_later(self, work: asyncio.Task[str], user: str) -> None:
-        try:
-            answer = await work
-        except Exception:  # logged by the task's own callback (type only)
-            answer = slack_text("command.failed", "ja")
-        await self.client.chat_postMessage(channel=await self._open_dm(user), text=answer)
-
-    async def _command(self, user: str, inbound: Inbound, message_id: str) -> None:
-        await self._turn(await self._open_dm(user), inbound, message_id)
+        # The wait is read here, at each command: tests shorten it on this module.
+        await self._command.on_command(ack, command, answer_within=STAFF_ANSWER_SECONDS)
 
     async def _on_choice(
         self, ack: Callable[..., Awaitable[None]], body: dict[str, Any], action: dict[str, Any]
@@ -392,34 +295,30 @@ class SlackChannel:
         await ack()
         raw = action.get("value") or (action.get("selected_option") or {}).get("value") or ""
         choice = choice_from_value(str(raw))
-        channel = _interaction_channel(body)
+        channel = interaction_channel(body)
         if choice is None or channel is None:
             return
         user = str((body.get("user") or {}).get("id") or "")
         message_id = f"action:{user}:{action.get('action_ts') or body.get('trigger_id')}"
-        await self._committed(self._spawn(self._turn(channel, choice, message_id), what="button turn"))
+        await self.committed(self.spawn(self.turn(channel, choice, message_id), what="button turn"))
 
     async def _on_password_button(
         self, ack: Callable[..., Awaitable[None]], body: dict[str, Any], action: dict[str, Any]
     ) -> None:
         await ack()
-        channel = _interaction_channel(body)
+        channel = interaction_channel(body)
         trigger_id = body.get("trigger_id")
         if channel is None or not trigger_id:
             return
-        try:
-            lang = str(json.loads(str(action.get("value") or "{}")).get("lang") or "ja")
-        except (ValueError, AttributeError):
-            lang = "ja"
-        view = password_modal(lang, conversation=channel)
+        view = password_modal(button_language(action), conversation=channel)
         # The trigger id lives 3 s: open the modal right away, outside the outbox.
-        self._spawn(self.client.views_open(trigger_id=str(trigger_id), view=view), what="password modal")
+        self.spawn(self.client.views_open(trigger_id=str(trigger_id), view=view), what="password modal")
 
     async def _on_password_submission(
         self, ack: Callable[..., Awaitable[None]], view: dict[str, Any]
     ) -> None:
         submission = read_password_modal(view)
-        if submission is None or not _is_dm(submission.conversation):
+        if submission is None or not is_dm(submission.conversation):
             await ack()
             return
         try:
@@ -430,13 +329,13 @@ class SlackChannel:
         await ack()
         secret = Secret(submission.password, submission.confirmation)
         message_id = f"view:{view.get('id')}:{view.get('hash')}"
-        await self._committed(
-            self._spawn(self._turn(submission.conversation, secret, message_id), what="password turn")
+        await self.committed(
+            self.spawn(self.turn(submission.conversation, secret, message_id), what="password turn")
         )
 
     # ---------------------------------------------------------------------------------------- turns
 
-    async def _turn(self, address: str, inbound: Inbound, message_id: str) -> SlackTurn | None:
+    async def turn(self, address: str, inbound: Inbound, message_id: str) -> SlackTurn | None:
         """One message of one DM at a time, in arrival order (the service would also cope, in any order)."""
         async with self._serial.hold(address):
             try:
@@ -445,17 +344,18 @@ class SlackChannel:
                 log.error("slack turn in %s failed: %s", address, type(error).__name__)
                 with contextlib.suppress(SlackApiError, SlackClientError, OSError):
                     await self.client.chat_postMessage(
-                        channel=address, text=slack_text("command.failed", "ja")
+                        channel=address, text=render_msg(Msg("slack.command.failed"), "ja")
                     )
                 return None
 
-    async def _open_dm(self, user: str) -> str:
+    async def open_dm(self, user: str) -> str:
+        """The person's DM channel with the bot (opened once, then cached)."""
         cached = self._dm_channels.get(user)
         if cached is not None:
             return cached
         response = await self.client.conversations_open(users=user)
         channel = str((response.get("channel") or {}).get("id") or "")
-        if not _is_dm(channel):
+        if not is_dm(channel):
             raise SlackClientError("conversations.open returned no DM channel")
         if len(self._dm_channels) >= _DM_CACHE_LIMIT:
             self._dm_channels.clear()
@@ -484,68 +384,3 @@ def make_slack(
 
 def _with_slash(url: str) -> str:
     return url if url.endswith("/") else url + "/"
-
-
-def _is_dm(channel: str) -> bool:
-    return channel.startswith("D")
-
-
-def _from_a_person(event: Mapping[str, Any], context: Mapping[str, Any]) -> bool:
-    """Not a bot (this one or another), not an edit, deletion or other subtype."""
-    if event.get("bot_id") or event.get("subtype") or event.get("bot_profile"):
-        return False
-    user = event.get("user")
-    return bool(user) and user != context.get("bot_user_id")
-
-
-# Members bolt reads with ``.get`` chains, and what Slack sends in them (None: absent or null is fine).
-_SHAPES: dict[str, tuple[type, ...]] = {
-    "event": (dict,),
-    "user": (dict, str, type(None)),
-    "team": (dict, str, type(None)),
-    "channel": (dict, str, type(None)),
-    "enterprise": (dict, str, type(None)),
-    "container": (dict, type(None)),
-    "view": (dict,),
-    "message": (dict, type(None)),
-}
-_EVENT_SHAPES: dict[str, tuple[type, ...]] = {
-    "type": (str,),
-    "subtype": (str, type(None)),
-    "user": (str, dict, type(None)),
-    "channel": (str, dict, type(None)),
-    "channel_type": (str, type(None)),
-    "bot_id": (str, type(None)),
-}
-_LISTS = ("actions", "authorizations")
-
-
-def _well_formed(body: Any) -> bool:
-    """What bolt's middleware reads without checking its type: the body an object with a text ``type``,
-    and the members above of the types Slack sends.  Anything else is refused before bolt sees it."""
-    if not isinstance(body, dict) or not isinstance(body.get("type", ""), str) or "payload" in body:
-        return False  # a form's "payload" is unpacked by bolt: still there means it was not an object
-    if any(key in body and not isinstance(body[key], types) for key, types in _SHAPES.items()):
-        return False
-    event = body.get("event")
-    if isinstance(event, dict) and any(
-        key in event and not isinstance(event[key], types) for key, types in _EVENT_SHAPES.items()
-    ):
-        return False
-    for key in _LISTS:
-        value = body.get(key)
-        if value is not None and not (isinstance(value, list) and all(isinstance(v, dict) for v in value)):
-            return False
-    return True
-
-
-def _interaction_channel(body: Mapping[str, Any]) -> str | None:
-    channel = (body.get("channel") or {}).get("id") or (body.get("container") or {}).get("channel_id")
-    return str(channel) if channel and _is_dm(str(channel)) else None
-
-
-def _password_was_asked(turn: SlackTurn) -> bool:
-    return any(
-        reply.awaiting == "password" or any(line.key == "password.warning" for line in reply.lines)
-        for reply in turn.replies
-    )

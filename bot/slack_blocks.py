@@ -3,7 +3,8 @@
 A `Reply` becomes Block Kit (sections for its lines, a context line with the progress, buttons or a select
 for its options, the 入力内容確認 rows as two-column fields), a plain fallback text for notifications, and
 message metadata naming the awaited field (SPEC §8).  Every text that came from a person is escaped, so
-nothing typed in a conversation can become a mention or a link.
+nothing typed in a conversation can become a mention or a link.  Slack's own controls (the password
+button and modal, the selects' placeholders) are worded by the catalogues' ``slack.*`` messages.
 
 Buttons and selects carry ``{"awaiting": <prompt id>, "value": <value>}`` as JSON: `choice_from_value`
 turns that back into a `Choice`, and the engine itself answers a button of an older prompt politely.
@@ -16,7 +17,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from conversations.render import render_msg, render_text
+from conversations.render import CATALOGUES, render_msg, render_text
 from conversations.rules.errors import RuleError
 from conversations.types import Choice, Msg, Option, Reply, SummaryRow
 
@@ -42,61 +43,6 @@ MAX_FIELD_TEXT = 2000
 MAX_PLAIN_LABEL = 75  # button text, option text
 MAX_BLOCKS = 50
 MAX_FALLBACK_TEXT = 3900
-
-# Slack's own controls (buttons, modal, placeholders, the notes in shared channels).  They exist only
-# here because only Slack shows them; the conversation's sentences stay in the engine's catalogues.
-SLACK_TEXT: dict[str, dict[str, str]] = {
-    "ja": {
-        "password.button": "パスワードを入力する",
-        "modal.title": "パスワード設定",
-        "modal.submit": "設定する",
-        "modal.close": "キャンセル",
-        "modal.password": "パスワード",
-        "modal.confirmation": "パスワード（確認用）",
-        "select.placeholder": "選択してください",
-        "edit.placeholder": "修正する項目を選ぶ",
-        "mention.thread": (
-            "登録のご案内には個人情報が含まれるため、この先はボットとのDM（ダイレクトメッセージ）で"
-            "お伺いします。DMをご確認ください。"
-        ),
-        "command.dm": "DM（ダイレクトメッセージ）で登録のご案内を始めました。DMをご確認ください。",
-        "command.sent": "DM（ダイレクトメッセージ）でお答えしました。",
-        "command.usage": (
-            "使い方：`/regbot register`（登録を始める・続ける）、`/regbot status`（状況）、"
-            "`/regbot resend`（確認メールの再送）、`/regbot cancel`（中止）、`/regbot help`（この説明）"
-        ),
-        "command.staff_only": "このコマンドはヘルプデスク担当者のみ使えます。",
-        "command.staff_later": "受け付けました。結果はDM（ダイレクトメッセージ）でお知らせします。",
-        "command.failed": "ただいま処理できませんでした。少し時間をおいてもう一度お試しください。",
-    },
-    "en": {
-        "password.button": "Enter the password",
-        "modal.title": "Set your password",
-        "modal.submit": "Set",
-        "modal.close": "Cancel",
-        "modal.password": "Password",
-        "modal.confirmation": "Password (confirmation)",
-        "select.placeholder": "Choose",
-        "edit.placeholder": "Choose a field to edit",
-        "mention.thread": (
-            "Registration asks for personal details, so we continue in a direct message with the bot. "
-            "Please check your DMs."
-        ),
-        "command.dm": "Registration continues in a direct message with the bot. Please check your DMs.",
-        "command.sent": "Answered in your direct message with the bot.",
-        "command.usage": (
-            "Usage: `/regbot register` (start or continue), `/regbot status`, `/regbot resend` "
-            "(a new confirmation mail), `/regbot cancel`, `/regbot help` (this text)"
-        ),
-        "command.staff_only": "This command is for help-desk staff only.",
-        "command.staff_later": "Received. The result will come as a direct message.",
-        "command.failed": "That could not be done just now. Please try again in a moment.",
-    },
-}
-
-
-def slack_text(key: str, lang: str) -> str:
-    return SLACK_TEXT.get(lang, SLACK_TEXT["ja"]).get(key) or SLACK_TEXT["ja"][key]
 
 
 @dataclass(frozen=True)
@@ -238,7 +184,7 @@ def _action_blocks(reply: Reply, lang: str) -> list[Block]:
         button = {
             "type": "button",
             "action_id": PASSWORD_ACTION,
-            "text": _plain(slack_text("password.button", lang)),
+            "text": _plain(render_msg(Msg("slack.password.button"), lang)),
             "value": json.dumps({"awaiting": reply.awaiting, "lang": lang}, separators=(",", ":")),
             "style": "primary",
         }
@@ -252,7 +198,7 @@ def _action_blocks(reply: Reply, lang: str) -> list[Block]:
     select = _select(
         reply.awaiting,
         [(o.value, render_msg(o.label, lang)) for o in reply.options],
-        slack_text("select.placeholder", lang),
+        render_msg(Msg("slack.select.placeholder"), lang),
     )
     return [{"type": "actions", "elements": [select]}]
 
@@ -319,7 +265,7 @@ def _confirm_actions(reply: Reply, lang: str) -> list[Block]:
             for field_id, label in editable_fields(reply.summary)
         ]
         if entries:
-            elements.append(_select(CONFIRM, entries, slack_text("edit.placeholder", lang)))
+            elements.append(_select(CONFIRM, entries, render_msg(Msg("slack.edit.placeholder"), lang)))
     return [{"type": "actions", "elements": elements}] if elements else []
 
 
@@ -346,14 +292,14 @@ def password_modal(lang: str, *, conversation: str) -> Block:
     return {
         "type": "modal",
         "callback_id": PASSWORD_VIEW,
-        "title": _plain(slack_text("modal.title", lang), 24),
-        "submit": _plain(slack_text("modal.submit", lang), 24),
-        "close": _plain(slack_text("modal.close", lang), 24),
+        "title": _plain(render_msg(Msg("slack.modal.title"), lang), 24),
+        "submit": _plain(render_msg(Msg("slack.modal.submit"), lang), 24),
+        "close": _plain(render_msg(Msg("slack.modal.close"), lang), 24),
         "private_metadata": json.dumps({"conversation": conversation, "lang": lang}, separators=(",", ":")),
         "blocks": [
             _section(render_msg(Msg("field.password.help"), lang)),
-            text_input(PASSWORD_BLOCK, slack_text("modal.password", lang)),
-            text_input(CONFIRMATION_BLOCK, slack_text("modal.confirmation", lang)),
+            text_input(PASSWORD_BLOCK, render_msg(Msg("slack.modal.password"), lang)),
+            text_input(CONFIRMATION_BLOCK, render_msg(Msg("slack.modal.confirmation"), lang)),
         ],
     }
 
@@ -381,7 +327,7 @@ def read_password_modal(view: Mapping[str, Any]) -> ModalSubmission | None:
     conversation = meta.get("conversation") if isinstance(meta, dict) else None
     if not isinstance(conversation, str) or not conversation:
         return None
-    lang = meta.get("lang") if meta.get("lang") in SLACK_TEXT else "ja"
+    lang = meta.get("lang") if meta.get("lang") in CATALOGUES else "ja"
     return ModalSubmission(conversation, str(lang), str(password), str(confirmation))
 
 

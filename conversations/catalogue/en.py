@@ -222,6 +222,28 @@ MESSAGES_EN: dict[str, str] = {
     "console.memory_mode": "(In-memory trial mode: no confirmation mail has been sent.)",
     "console.verification_mail_written": "The verification mail was written to {location} (instead of being sent).",
     "console.completion_mail_written": "The completion mail was written to {location} (instead of being sent).",
+    # Slack's own controls and notes (buttons, the password modal, placeholders, /regbot answers).
+    "slack.password.button": "Enter the password",
+    "slack.modal.title": "Set your password",
+    "slack.modal.submit": "Set",
+    "slack.modal.close": "Cancel",
+    "slack.modal.password": "Password",
+    "slack.modal.confirmation": "Password (confirmation)",
+    "slack.select.placeholder": "Choose",
+    "slack.edit.placeholder": "Choose a field to edit",
+    "slack.mention.thread": (
+        "Registration asks for personal details, so we continue in a direct message with the bot. "
+        "Please check your DMs."
+    ),
+    "slack.command.dm": "Registration continues in a direct message with the bot. Please check your DMs.",
+    "slack.command.sent": "Answered in your direct message with the bot.",
+    "slack.command.usage": (
+        "Usage: `/regbot register` (start or continue), `/regbot status`, `/regbot resend` "
+        "(a new confirmation mail), `/regbot cancel`, `/regbot help` (this text)"
+    ),
+    "slack.command.staff_only": "This command is for help-desk staff only.",
+    "slack.command.staff_later": "Received. The result will come as a direct message.",
+    "slack.command.failed": "That could not be done just now. Please try again in a moment.",
     "greeting": (
         "I will help you register as a new user of the 医療機関等向け総合ポータルサイト "
         "(portal for medical institutions).\n"

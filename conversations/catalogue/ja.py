@@ -138,6 +138,28 @@ MESSAGES_JA: dict[str, str] = {
     "console.memory_mode": "（メモリ上の試用モードのため、確認メールは送信していません。）",
     "console.verification_mail_written": "メールアドレス登録確認メールを {location} に書き出しました（送信の代わり）。",
     "console.completion_mail_written": "アカウント登録完了メールを {location} に書き出しました（送信の代わり）。",
+    # Slack's own controls and notes (buttons, the password modal, placeholders, /regbot answers).
+    "slack.password.button": "パスワードを入力する",
+    "slack.modal.title": "パスワード設定",
+    "slack.modal.submit": "設定する",
+    "slack.modal.close": "キャンセル",
+    "slack.modal.password": "パスワード",
+    "slack.modal.confirmation": "パスワード（確認用）",
+    "slack.select.placeholder": "選択してください",
+    "slack.edit.placeholder": "修正する項目を選ぶ",
+    "slack.mention.thread": (
+        "登録のご案内には個人情報が含まれるため、この先はボットとのDM（ダイレクトメッセージ）で"
+        "お伺いします。DMをご確認ください。"
+    ),
+    "slack.command.dm": "DM（ダイレクトメッセージ）で登録のご案内を始めました。DMをご確認ください。",
+    "slack.command.sent": "DM（ダイレクトメッセージ）でお答えしました。",
+    "slack.command.usage": (
+        "使い方：`/regbot register`（登録を始める・続ける）、`/regbot status`（状況）、"
+        "`/regbot resend`（確認メールの再送）、`/regbot cancel`（中止）、`/regbot help`（この説明）"
+    ),
+    "slack.command.staff_only": "このコマンドはヘルプデスク担当者のみ使えます。",
+    "slack.command.staff_later": "受け付けました。結果はDM（ダイレクトメッセージ）でお知らせします。",
+    "slack.command.failed": "ただいま処理できませんでした。少し時間をおいてもう一度お試しください。",
     "greeting": (
         "医療機関等向け総合ポータルサイトの新規ユーザー登録をお手伝いします。\n"
         "対象は「医科・歯科・調剤・訪問看護・職域」の方です。質問に順番にお答えください。\n"

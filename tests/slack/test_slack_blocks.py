@@ -206,6 +206,28 @@ def test_english_controls() -> None:
     assert modal["title"]["text"] == "Set your password"
 
 
+def plain_texts(node: Any) -> list[str]:
+    if isinstance(node, list):
+        return [text for item in node for text in plain_texts(item)]
+    if not isinstance(node, dict):
+        return []
+    own = [node["text"]] if node.get("type") == "plain_text" else []
+    return own + [text for value in node.values() for text in plain_texts(value)]
+
+
+@pytest.mark.parametrize("lang", ["ja", "en"])
+def test_slack_controls_are_worded_by_the_catalogue(lang: str) -> None:
+    """Buttons, placeholders and the modal show catalogue sentences, never a bare ``slack.*`` key."""
+    replies = [
+        Reply((Msg("field.password.prompt"),), awaiting="password", secret=True),
+        Reply((Msg("field.postal_town.prompt"),), awaiting="postal_town", options=options(6)),
+        CONFIRM_REPLY,
+    ]
+    texts = plain_texts([message_for(reply, lang).blocks for reply in replies])
+    texts += plain_texts(password_modal(lang, conversation="D1"))
+    assert len(texts) > 10 and not [text for text in texts if text.startswith("slack.")]
+
+
 def test_password_modal_reads_back_and_hides_the_password() -> None:
     modal = password_modal("ja", conversation="D0PERSON")
     assert [b.get("block_id") for b in modal["blocks"]][1:] == ["password", "password_confirmation"]

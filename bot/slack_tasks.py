@@ -1,0 +1,45 @@
+"""The work the Slack channel (bot.slack) starts after acknowledging an event: tracked, so shutdown can
+finish or cancel it, and a failure is logged by its type only (a message could quote what the person
+typed)."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Coroutine
+from typing import Any
+
+
+class TrackedTasks:
+    def __init__(self, log: logging.Logger) -> None:
+        self._log = log
+        self._tasks: set[asyncio.Task[Any]] = set()
+
+    def spawn(self, work: Coroutine[Any, Any, Any], *, what: str) -> asyncio.Task[Any]:
+        """``what`` names the work in the log line of a failure."""
+        task = asyncio.get_running_loop().create_task(work)
+        self._tasks.add(task)
+        task.add_done_callback(lambda done: self._finished(done, what))
+        return task
+
+    async def drain(self, timeout: float | None = None) -> bool:
+        """Wait for the work started so far, and for what it starts; True when none is left."""
+        while self._tasks:
+            _, pending = await asyncio.wait(set(self._tasks), timeout=timeout)
+            if pending:
+                return False
+        return True
+
+    async def cancel(self) -> None:
+        """Cancel what is left and wait for it to end."""
+        for task in list(self._tasks):
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+
+    def _finished(self, task: asyncio.Task[Any], what: str) -> None:
+        self._tasks.discard(task)
+        if task.cancelled():
+            return
+        error = task.exception()
+        if error is not None:
+            self._log.error("slack %s failed: %s", what, type(error).__name__)
