@@ -17,9 +17,12 @@ import html
 import re
 from collections.abc import Sequence
 from datetime import datetime
-from email.message import EmailMessage
-from email.policy import SMTP
-from email.utils import format_datetime
+from email.header import Header
+from email.message import Message
+from email.mime.multipart import MIMEMultipart
+from email.mime.text import MIMEText
+from email.policy import compat32
+from email.utils import format_datetime, formataddr, parseaddr
 
 from conversations.render import LIST_OPTIONS_FOR, render_msg, render_text
 from conversations.types import Reply
@@ -29,6 +32,7 @@ FIRST_SUBJECT = "【総合ポータルサイト】新規ユーザー登録のご
 NOTICE_SUBJECT = "【総合ポータルサイト】新規ユーザー登録の受付について"
 MARKER_LINE = f"━━━━━━ {MARKERS[0]} ━━━━━━"
 AWAITING_HEADER = "X-Regbot-Awaiting"
+_POLICY = compat32.clone(linesep="\r\n")
 MAX_REFERENCES = 20  # the thread root and the newest ones: enough for every client to thread
 
 # Prompts whose options the text never lists and need not: 47 prefectures are typed, not picked.
@@ -115,7 +119,7 @@ def prompt_mail(
     now: datetime,
     resume_key: str | None = None,
     resume_since: str | None = None,
-) -> EmailMessage:
+) -> Message:
     """One prompt in the thread of ``reply_key``; ``resume_key`` names an older open conversation of the
     same sender (said in the first mail only, to the bound address only)."""
     lang = lang if lang in _FOOTER else "ja"
@@ -135,7 +139,7 @@ def prompt_mail(
         references=references_chain(references, in_reply_to),
         now=now,
     )
-    message["Reply-To"] = reply_address(bot_address, reply_key)
+    message["Reply-To"] = _address_header(reply_address(bot_address, reply_key))
     if reply.awaiting:
         message[AWAITING_HEADER] = reply.awaiting
     _set_body(message, [MARKER_LINE, *paragraphs], lang)
@@ -182,7 +186,7 @@ def notice_mail(
     references: Sequence[str],
     now: datetime,
     limit_text: str = "10MB",
-) -> EmailMessage:
+) -> Message:
     """A short notice (`NOTICES` ``kind``) in Japanese and English; it waits for nothing."""
     lines = [line.format(address=bot_address, limit=limit_text) for line in NOTICES[kind]]
     message = _message(
@@ -210,11 +214,14 @@ def _message(
     in_reply_to: str | None,
     references: Sequence[str],
     now: datetime,
-) -> EmailMessage:
-    message = EmailMessage(policy=SMTP)
-    message["Subject"] = subject
-    message["From"] = bot_address
-    message["To"] = to
+) -> Message:
+    # Built with the compat32 classes: `email.policy.default` parses every header as it is set and
+    # again when the body becomes multipart — two thirds of a prompt's composing time (bench/NOTES.md).
+    # Non-ASCII text is encoded explicitly (RFC 2047 words, base64 UTF-8 bodies).
+    message = MIMEMultipart("alternative", policy=_POLICY)
+    message["Subject"] = _text_header(subject)
+    message["From"] = _address_header(bot_address)
+    message["To"] = _address_header(to)
     message["Date"] = format_datetime(now)
     message["Message-ID"] = message_id
     if in_reply_to:
@@ -226,9 +233,18 @@ def _message(
     return message
 
 
-def _set_body(message: EmailMessage, paragraphs: Sequence[str], lang: str) -> None:
+def _text_header(text: str) -> str | Header:
+    return text if text.isascii() else Header(text, "utf-8")
+
+
+def _address_header(address: str) -> str:
+    name, addr = parseaddr(address)
+    return formataddr((name, addr), charset="utf-8") if name else (addr or address)
+
+
+def _set_body(message: Message, paragraphs: Sequence[str], lang: str) -> None:
     text = "\n\n".join(paragraphs)
-    message.set_content(text + "\n", charset="utf-8")
+    message.attach(MIMEText(text + "\n", "plain", "utf-8", policy=_POLICY))
     body = "".join(
         f"<p>{'<br>'.join(html.escape(line) for line in paragraph.split(chr(10)))}</p>\n"
         for paragraph in paragraphs
@@ -237,5 +253,5 @@ def _set_body(message: EmailMessage, paragraphs: Sequence[str], lang: str) -> No
         f'<!DOCTYPE html>\n<html lang="{lang}"><head><meta charset="utf-8"></head>\n'
         f'<body style="font-family: sans-serif; line-height: 1.6;">\n{body}</body></html>\n'
     )
-    message.add_alternative(page, subtype="html", charset="utf-8")
+    message.attach(MIMEText(page, "html", "utf-8", policy=_POLICY))
     message["Content-Language"] = lang

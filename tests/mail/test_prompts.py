@@ -179,3 +179,17 @@ def test_references_chain_is_capped_to_root_and_newest() -> None:
 )
 def test_thread_subject(subject: str, expected: str) -> None:
     assert prompts.thread_subject(subject, first=False) == expected
+
+
+def test_a_bot_address_with_a_japanese_name_keeps_every_address_readable() -> None:
+    """REGBOT_MAIL_FROM may carry a display name: only the name is encoded, never the address — the
+    reply key in Reply-To is how the answer finds its conversation."""
+    message = _prompt(ASKING, bot_address="総合ポータル 登録受付 <register@bot.example.jp>")
+    [reply_to] = message["Reply-To"].addresses
+    [sender] = message["From"].addresses
+    assert (reply_to.display_name, reply_to.addr_spec) == (
+        "総合ポータル 登録受付",
+        "register+abcdefgh23456789@bot.example.jp",
+    )
+    assert (sender.display_name, sender.addr_spec) == ("総合ポータル 登録受付", "register@bot.example.jp")
+    assert message["To"].addresses[0].addr_spec == "taro@example.jp"
