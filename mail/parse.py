@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.message import Message
 from email.parser import BytesParser
-from email.policy import default as default_policy
+from email.policy import compat32
 from email.utils import getaddresses, parsedate_to_datetime
 
 from mail.charsets import decode_text
@@ -61,7 +61,7 @@ class InboundMail:
 
 
 MAX_BOUNDARY_LINES = 1000
-_PARSER = BytesParser(policy=default_policy)
+_PARSER = BytesParser(policy=compat32)  # everything below reads raw headers: no header objects needed
 _RECIPIENT_HEADERS = ("to", "cc", "delivered-to", "x-original-to")
 _MAX_REFERENCES = 100  # the first (thread root) and the newest 99: enough to find a conversation
 _MAX_STRUCTURED = 64 * 1024  # longer address headers are read by a plain regex, not the full grammar
