@@ -1,5 +1,5 @@
-"""The email channel: stored raw mail → the right conversation → `Service.handle`; and the ``reply``
-deliverer that mails the engine's replies back in the thread (SPEC §5 Email, issue 5).
+"""The email channel: stored raw mail → the right conversation → `Service.handle` (SPEC §5 Email, issue 5).
+Its ``reply`` deliverer is in `mail.replies`; the listeners and tasks of `regbot serve` are in `mail.serve`.
 
 Inbound mail reaches `MailChannel.accept` from the SMTP listener (`mail.inbound`) or the IMAP reader
 (`mail.imap`): one INSERT into ``mail_inbox`` and nothing else, so the listener can acknowledge at once.
@@ -33,26 +33,24 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.config import Config
 from bot.keyed_locks import KeyedLocks
 from bot.leader import Leadership
-from bot.outbox import REPLY, MailDeliverer, decode_reply, wait_any
+from bot.outbox import REPLY, MailDeliverer, wait_any
 from bot.service import Service
 from conversations.types import Start, Text
 from mail import prompts
-from mail.autoreply import format_own_message_id
-from mail.deliver import Deliverer, DeliveryError, deliverer_from_settings
-from mail.imap import ImapReader, ImapSettings
-from mail.inbound import MAX_MAIL_BYTES, SmtpListener
+from mail.deliver import Deliverer, deliverer_from_settings
+from mail.inbound import MAX_MAIL_BYTES
 from mail.parse import InboundMail, MailParseError, parse_mail
+from mail.replies import MailReplies, own_message_id
+from mail.serve import serve_channel
 from storage import conversations, mail_threads, outbox
 from storage.conversations import Conversation
 from storage.mail_threads import InboxItem, MailThread
-from storage.outbox import OutboxItem
 
 log = logging.getLogger(__name__)
 
@@ -392,111 +390,11 @@ class MailChannel:
             log.info("mail threads purged: %d", purged)
 
 
-def own_message_id(bot_address: str) -> str:
-    return format_own_message_id(secrets.token_hex(16), prompts.bot_domain(bot_address))
-
-
-def row_message_id(item: OutboxItem, bot_address: str) -> str:
-    """The Message-ID of the mail of one outbox row: the same on every attempt, so a mail sent again
-    after a crash between sending and settling is recognisably the same mail (receivers drop the copy),
-    and not guessable (the conversation id is never shown)."""
-    seed = f"{item.conversation_id}:{item.id}".encode()
-    return format_own_message_id(hashlib.sha256(seed).hexdigest()[:32], prompts.bot_domain(bot_address))
-
-
-class MailReplies:
-    """The ``reply`` deliverer of channel ``email``: one prompt mail per reply row, in the thread."""
-
-    def __init__(self, service: Service, config: Config, deliverer: Deliverer) -> None:
-        self._service = service
-        self._config = config
-        self._deliverer = deliverer
-
-    async def deliver(self, item: OutboxItem) -> str | None:
-        payload: dict[str, Any] = item.payload or {}
-        if "reply" not in payload:
-            raise DeliveryError("reply row without a reply", permanent=True)
-        bot_address = self._config.mail_address
-        message_id = row_message_id(item, bot_address)
-        now = self._service.clock()
-        # Recorded before sending (the Message-ID is the row's own, the same on every attempt), so nothing
-        # but the outbox settle stands between the relay's 250 and the row being done: the window in which
-        # a crash sends the mail a second time stays short.  "The first mail" is counted without this
-        # row's own id, so a retried first mail is still the first.
-        async with self._service.db.transaction() as conn:
-            thread = await mail_threads.find_thread(conn, item.recipient)
-            sent = resume_since = None
-            if thread is not None and thread.sender is not None:
-                sent = await mail_threads.sent_count(conn, thread.reply_key, excluding=message_id)
-                if thread.resume_key and sent == 0:
-                    older = await mail_threads.find_thread(conn, thread.resume_key)
-                    resume_since = None if older is None else older.created_at.strftime("%Y-%m-%d")
-                await mail_threads.record_sent(conn, thread.reply_key, message_id, now)
-        if thread is None or thread.sender is None or sent is None:
-            raise DeliveryError("no mail thread for this conversation (purged?)", permanent=True)
-        message = prompts.prompt_mail(
-            decode_reply(payload["reply"]),
-            lang=str(payload.get("lang") or "ja"),
-            to=thread.sender,
-            bot_address=bot_address,
-            reply_key=thread.reply_key,
-            message_id=message_id,
-            in_reply_to=thread.last_message_id,
-            references=thread.references,
-            person_subject=thread.subject,
-            first=sent == 0,
-            now=now,
-            resume_key=thread.resume_key if sent == 0 else None,
-            resume_since=resume_since,
-        )
-        return await self._deliverer.send(bytes(message), mail_from=bot_address, recipients=[thread.sender])
-
-
-# ------------------------------------------------------------------------------------------- serving
-
-
 async def start_email_channel(
     service: Service, config: Config, *, leadership: Leadership | None = None
 ) -> Callable[[], Awaitable[None]]:
-    """`regbot serve`'s email channel (a `bot.app.ChannelStarter`): the SMTP listener on
-    REGBOT_SMTP_HOST:PORT always, the IMAP reader when REGBOT_IMAP_URL is set, the processing task, and
-    the reply / notice deliverers.  Returns how to stop all of it (listeners first, then processing).
-
-    With ``leadership`` the IMAP reader is one of the leader's duties: of several processes on one
-    PostgreSQL only one reads the mailbox (`bot.leader`); every process listens for SMTP."""
+    """`regbot serve`'s email channel (a `bot.app.ChannelStarter`): the reply / notice deliverers, and
+    `mail.serve.serve_channel` for the rest.  Returns how to stop all of it."""
     channel = MailChannel(service, config)
     channel.register()
-    listener = SmtpListener(
-        channel, bot_address=config.mail_address, host=config.smtp_host, port=config.smtp_port
-    )
-    await listener.start()
-    reader: ImapReader | None = None
-    if config.imap_url:
-        settings = ImapSettings.from_url(config.imap_url.reveal())
-        imap = ImapReader(channel, service.db, settings, clock=service.clock)
-        if leadership is None:
-            reader = imap
-            reader.start()
-            log.info("imap reader started for %r", settings)
-        else:
-
-            async def start_reader() -> Callable[[], Awaitable[None]]:
-                imap.start()
-                log.info("imap reader started for %r", settings)
-                return imap.stop
-
-            leadership.add("imap reader", start_reader)
-    stop = asyncio.Event()
-    worker = asyncio.create_task(channel.run(stop), name="mail-inbox")
-
-    async def stop_email_channel() -> None:
-        await listener.stop()
-        if reader is not None:
-            await reader.stop()
-        stop.set()
-        try:
-            await asyncio.wait_for(worker, timeout=_STOP_GRACE_SECONDS + 5)
-        except TimeoutError:
-            log.warning("mail processing did not stop in time; stored mail is processed at the next start")
-
-    return stop_email_channel
+    return await serve_channel(channel, service, config, leadership, stop_seconds=_STOP_GRACE_SECONDS + 5)
