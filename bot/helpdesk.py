@@ -56,8 +56,10 @@ IDLE = "idle"
 TAKEOVER = "takeover"  # staff took over a conversation that had no thread yet
 FAQ_KEYS = frozenset(texts.FAQS)
 MARKER_PREFIX = "regbot-hd-"  # block id of a thread's first message: which conversation it is
+ROW_MARKER_PREFIX = "regbot-hd-row-"  # block id of a post in a thread: which outbox row posted it
 _OPENING_LEASE = timedelta(minutes=5)
 _HISTORY_LOOKBACK = 100
+_THREAD_LOOKBACK = 1000  # Slack's maximum; one conversation's thread never holds that many posts
 
 
 class Helpdesk:
@@ -215,9 +217,8 @@ class Helpdesk:
         if reservation.status == helpdesk.OPEN:
             assert reservation.thread is not None and reservation.thread.thread_ts is not None
             channel = reservation.thread.channel_id
-            await self._post(
-                channel, texts.escalation_post(case, reason, now).arguments(), reservation.thread.thread_ts
-            )
+            post = texts.escalation_post(case, reason, now)
+            await self._post_in_thread(item, channel, post, reservation.thread.thread_ts)
             async with self.service.db.transaction() as conn:
                 await helpdesk.note_posted(conn, conversation_id, now, escalation=True)
             log.info(
@@ -249,9 +250,32 @@ class Helpdesk:
             text = texts.faq_text(str(payload["faq"]), link)
         else:
             text = str(payload.get("text") or "")
-        await self._post(thread.channel_id, texts.text_post(text).arguments(), thread.thread_ts)
+        await self._post_in_thread(item, thread.channel_id, texts.text_post(text), thread.thread_ts)
         async with self.service.db.transaction() as conn:
             await helpdesk.note_posted(conn, conversation_id, now, escalation=False)
+
+    async def _post_in_thread(self, item: OutboxItem, channel: str, post: texts.Post, thread_ts: str) -> None:
+        """Post once: a row tried before (its post may have reached Slack just before a crash) first
+        looks for its marker among the thread's posts."""
+        marker = ROW_MARKER_PREFIX + str(item.id)
+        if item.attempts > 1 and await self._in_thread(channel, thread_ts, marker):
+            log.info("outbox %d: already in the help-desk thread, not posted again", item.id)
+            return
+        await self._post(channel, post.marked(marker).arguments(), thread_ts)
+
+    async def _in_thread(self, channel: str, thread_ts: str, marker: str) -> bool:
+        assert self.client is not None
+        try:
+            replies = await self.client.conversations_replies(
+                channel=channel, ts=thread_ts, limit=_THREAD_LOOKBACK
+            )
+        except (SlackApiError, SlackClientError, OSError):
+            return False  # cannot look: posting again is better than never
+        for message in replies.get("messages") or []:
+            blocks = message.get("blocks") or []
+            if blocks and blocks[0].get("block_id") == marker:
+                return True
+        return False
 
     async def _post(self, channel: str, arguments: dict[str, Any], thread_ts: str | None) -> str:
         assert self.client is not None

@@ -213,6 +213,11 @@ class Post:
     def arguments(self) -> dict[str, Any]:
         return {"text": self.text, "blocks": list(self.blocks)}
 
+    def marked(self, block_id: str) -> Post:
+        """The same post with ``block_id`` on its first block (how a retry finds it again)."""
+        first, *rest = self.blocks
+        return Post(self.text, ({**first, "block_id": block_id}, *rest))
+
 
 def _post(body: str, *, block_id: str | None = None, footer: str | None = None) -> Post:
     section: dict[str, Any] = {

@@ -128,6 +128,34 @@ async def test_person_messages_come_back_to_the_thread_masked(desk: Desk) -> Non
     assert_nothing_personal(desk)
 
 
+@pytest.mark.parametrize("kind", ["helpdesk_relay", "helpdesk"])
+async def test_a_thread_post_retried_after_a_crash_is_not_posted_twice(desk: Desk, kind: str) -> None:
+    """Crash after Slack took a post in the thread, before its row was settled: the next attempt finds
+    the row's marker in the thread and does not post it again (a relayed message, an escalation)."""
+    dm = await desk.slack_person(upto="phone")
+    await desk.says("slack", dm, "担当者")
+    await desk.says("slack", dm, "電話番号の形式が分かりません")
+    for _ in range(3):  # three failures: an escalation inside the open thread
+        await desk.says("slack", dm, "9")
+    await desk.settled()
+    before = desk.thread(desk.opening_ts())
+    async with desk.service.db.transaction() as conn:
+        newest = select(outbox.c.id).where(outbox.c.kind == kind).order_by(outbox.c.id.desc()).limit(1)
+        row_id = (await conn.execute(newest)).scalar_one()
+        await conn.execute(  # as if the process had died between the post and the settle
+            update(outbox)
+            .where(outbox.c.id == row_id)
+            .values(status="queued", delivered_at=None, next_attempt_at=desk.clock() - timedelta(seconds=1))
+        )
+    await desk.settled()
+    assert desk.thread(desk.opening_ts()) == before
+    async with desk.service.db.read() as conn:
+        status, attempts = (
+            await conn.execute(select(outbox.c.status, outbox.c.attempts).where(outbox.c.id == row_id))
+        ).one()
+    assert (status, attempts) == ("delivered", 2)
+
+
 async def test_non_staff_commands_are_refused_and_change_nothing(desk: Desk) -> None:
     dm = await desk.slack_person(upto="phone")
     await desk.says("slack", dm, "担当者")

@@ -147,6 +147,8 @@ class MockSlack:
                 "text": body.get("text"),
                 "blocks": blocks,
             }
+            if body.get("thread_ts"):
+                message["thread_ts"] = body.get("thread_ts")
             self.messages.setdefault(channel, []).append(message)
             return {"ok": True, "channel": channel, "ts": ts, "message": message}
         if path == "conversations.open":
@@ -155,6 +157,14 @@ class MockSlack:
         if path == "conversations.history":
             posted = list(reversed(self.messages.get(str(body.get("channel")), [])))
             return {"ok": True, "messages": posted[: int(body.get("limit", 100))]}
+        if path == "conversations.replies":  # a thread: its first message, then its replies, oldest first
+            ts = str(body.get("ts"))
+            thread = [
+                m
+                for m in self.messages.get(str(body.get("channel")), [])
+                if ts in (m["ts"], m.get("thread_ts"))
+            ]
+            return {"ok": True, "messages": thread[: int(body.get("limit", 1000))]}
         if path == "views.open":
             return {"ok": True, "view": {"id": "V0001"}}
         if path == "apps.connections.open":
