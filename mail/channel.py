@@ -302,13 +302,10 @@ class MailChannel:
         now = self.service.clock()
         references = list(mail.references)
         own_id = mail.message_id if mail.message_id == message_id else None
-        finished = False
 
         async def finish(conn: AsyncConnection) -> None:
-            nonlocal finished
             if inbox_id is not None:
                 await mail_threads.finish_inbound(conn, inbox_id)
-                finished = True
 
         if thread is None:
             key = new_reply_key()
@@ -347,6 +344,9 @@ class MailChannel:
             )
         action = "duplicate" if turn.duplicate else "turn"
         log.info("conversation %s: mail %s", turn.conversation_id, action)
+        # `within` ran in the committed transaction exactly when the turn was not a duplicate (an
+        # attempt that ran it and then conflicted was rolled back).
+        finished = inbox_id is not None and not turn.duplicate
         return Outcome(action, conversation_id=turn.conversation_id, finished=finished)
 
     async def _thread_of(self, conn: AsyncConnection, mail: InboundMail) -> MailThread | None:
