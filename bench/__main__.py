@@ -101,7 +101,7 @@ def main() -> None:
         "python -m bench.slack_turn",
         slack_turn.table(asyncio.run(slack_turn.measure(levels)), levels),
     )
-    print("\n".join(out[-len(levels) - 4 :]), flush=True)
+    print("\n".join(out[-len(levels) - 6 :]), flush=True)
 
     print("Mail turn …", flush=True)
     out += section(
@@ -109,7 +109,7 @@ def main() -> None:
         "python -m bench.mail_turn",
         mail_turn.table(asyncio.run(mail_turn.measure()), 8),
     )
-    print("\n".join(out[-4:]), flush=True)
+    print("\n".join(out[-6:]), flush=True)
 
     print("Scale …", flush=True)
     sizes = scale.DEFAULT_SIZES
@@ -127,7 +127,7 @@ def main() -> None:
         f"python -m bench.scale --rss --open 10000 --serve {served}",
         scale.rss_table(asyncio.run(scale.rss(10_000, served))),
     )
-    print("\n".join(out[-4:]), flush=True)
+    print("\n".join(out[-6:]), flush=True)
 
     print("Profile …", flush=True)
     out += section(

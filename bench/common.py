@@ -11,7 +11,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -130,3 +130,46 @@ def machine() -> dict[str, str]:
 
 def ratio(ours: float, bare: float) -> str:
     return f"{ours / bare * 100:.0f} %" if bare > 0 else "n/a"
+
+
+ROUNDS = 3
+"""Each comparison runs this many times, the bare framework and regbot alternating: on a small shared
+machine one run of either can be off by half, and alternating keeps both under the same conditions."""
+
+
+@dataclass(frozen=True)
+class Rounds:
+    """The alternating runs of one comparison; the table shows the median run of each side and the
+    median of the per-round ratios, with their range."""
+
+    bare: tuple[Figures, ...]
+    ours: tuple[Figures, ...]
+
+    @staticmethod
+    def _median(runs: Sequence[Figures]) -> Figures:
+        return sorted(runs, key=lambda run: run.rate)[len(runs) // 2]
+
+    @property
+    def bare_median(self) -> Figures:
+        return self._median(self.bare)
+
+    @property
+    def ours_median(self) -> Figures:
+        return self._median(self.ours)
+
+    def _ratios(self, value: Callable[[Figures], float]) -> list[float]:
+        pairs = zip(self.ours, self.bare, strict=True)
+        return sorted(value(ours) / value(bare) for ours, bare in pairs if value(bare) > 0)
+
+    def throughput_ratio(self) -> str:
+        ratios = self._ratios(lambda run: run.rate)
+        if not ratios:
+            return "n/a"
+        middle = ratios[len(ratios) // 2]
+        return f"{middle * 100:.0f} % ({ratios[0] * 100:.0f}–{ratios[-1] * 100:.0f} %)"
+
+    def p99_ratio(self) -> str:
+        ratios = self._ratios(lambda run: run.p99_ms)
+        if not ratios:
+            return "n/a"
+        return f"{ratios[len(ratios) // 2]:.1f}× ({ratios[0]:.1f}–{ratios[-1]:.1f}×)"

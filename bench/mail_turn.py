@@ -22,7 +22,7 @@ from pathlib import Path
 
 import aiosmtplib
 
-from bench.common import LOOPBACK, PYTHON, Figures, child, child_env, free_port, ratio, wait_port
+from bench.common import LOOPBACK, PYTHON, ROUNDS, Figures, Rounds, child, child_env, free_port, wait_port
 
 BOT = "register@bench.example.jp"
 MAIL_SECONDS = 60.0
@@ -129,30 +129,40 @@ async def regbot_mail(folder: Path) -> AsyncIterator[tuple[int, Path]]:
         yield smtp_port, outbox
 
 
-async def measure(count: int = 600, concurrency: int = 8) -> dict[str, Figures]:
+async def measure(count: int = 600, concurrency: int = 8) -> Rounds:
+    """Both up at once; `ROUNDS` rounds of the sink, then regbot."""
+    bare: list[Figures] = []
+    ours: list[Figures] = []
     with tempfile.TemporaryDirectory(prefix="regbot-bench-mail-") as tmp:
         folder = Path(tmp)
-        async with bare_sink(folder) as port:
-            await send_mails(port, count=40, concurrency=concurrency)
-            bare = await send_mails(port, count=count, concurrency=concurrency, label="bare")
-        async with regbot_mail(folder) as (port, outbox):
+        async with bare_sink(folder) as sink_port, regbot_mail(folder) as (port, outbox):
             counter = eml_count(outbox)
+            await send_mails(sink_port, count=40, concurrency=concurrency)
             await send_mails(port, count=40, concurrency=concurrency, done=counter)
-            already = counter()
-            ours = await send_mails(
-                port, count=count, concurrency=concurrency, done=lambda: counter() - already, label="regbot"
-            )
-    return {"bare": bare, "regbot": ours}
+            for _ in range(ROUNDS):
+                bare.append(await send_mails(sink_port, count=count, concurrency=concurrency, label="bare"))
+                ours.append(await _regbot_round(port, counter, count, concurrency))
+    return Rounds(tuple(bare), tuple(ours))
 
 
-def table(results: dict[str, Figures], concurrency: int) -> list[str]:
-    bare, ours = results["bare"], results["regbot"]
+async def _regbot_round(port: int, counter: Callable[[], int], count: int, concurrency: int) -> Figures:
+    already = counter()
+    return await send_mails(
+        port, count=count, concurrency=concurrency, done=lambda: counter() - already, label="regbot"
+    )
+
+
+def table(rounds: Rounds, concurrency: int) -> list[str]:
+    bare, ours = rounds.bare_median, rounds.ours_median
     return [
         "| senders | bare aiosmtpd + parse: mails/s (SMTP p50) "
         "| regbot serve, until the reply .eml: mails/s (SMTP p50) | ratio (target ≥ 50 %) |",
         "|---:|---|---|---:|",
         f"| {concurrency} | {bare.rate:,.0f}/s ({bare.p50_ms:.1f} ms, n={bare.count}) "
-        f"| {ours.rate:,.0f}/s ({ours.p50_ms:.1f} ms, n={ours.count}) | {ratio(ours.rate, bare.rate)} |",
+        f"| {ours.rate:,.0f}/s ({ours.p50_ms:.1f} ms, n={ours.count}) | {rounds.throughput_ratio()} |",
+        "",
+        f"{ROUNDS} rounds, the sink and regbot alternating; shown: each side's median run, and the median"
+        " of the per-round ratios with their range.",
     ]
 
 

@@ -28,12 +28,13 @@ from bench.common import (
     BOT_TOKEN,
     LOOPBACK,
     PYTHON,
+    ROUNDS,
     SIGNING_SECRET,
     Figures,
+    Rounds,
     child,
     child_env,
     free_port,
-    ratio,
     wait_port,
 )
 from bench.mock_slack import BenchSlack
@@ -171,11 +172,12 @@ async def warm_up(url: str, mock: BenchSlack) -> None:
     await drive(url, mock, concurrency=4, count=40, seconds=10, label="warm-up")
 
 
-async def measure(levels: Sequence[tuple[int, int]] = DEFAULT_LEVELS) -> dict[str, list[Figures]]:
-    """Both servers up at once (an idle one costs nothing); at each level the bare echo, then regbot."""
+async def measure(levels: Sequence[tuple[int, int]] = DEFAULT_LEVELS) -> list[Rounds]:
+    """Both servers up at once (an idle one costs nothing); at each level `ROUNDS` rounds of the bare
+    echo, then regbot."""
     mock = BenchSlack()
     await mock.start()
-    results: dict[str, list[Figures]] = {"bare": [], "regbot": []}
+    results: list[Rounds] = []
     try:
         with tempfile.TemporaryDirectory(prefix="regbot-bench-slack-") as tmp:
             folder = Path(tmp)
@@ -183,30 +185,42 @@ async def measure(levels: Sequence[tuple[int, int]] = DEFAULT_LEVELS) -> dict[st
                 await warm_up(bare_url, mock)
                 await warm_up(our_url, mock)
                 for concurrency, count in levels:
-                    for name, url in (("bare", bare_url), ("regbot", our_url)):
-                        figures = await drive(
-                            url, mock, concurrency=concurrency, count=count, label=f"{name} c={concurrency}"
-                        )
-                        results[name].append(figures)
+                    runs: dict[str, list[Figures]] = {"bare": [], "regbot": []}
+                    for _ in range(ROUNDS):
+                        for name, url in (("bare", bare_url), ("regbot", our_url)):
+                            figures = await drive(
+                                url,
+                                mock,
+                                concurrency=concurrency,
+                                count=count,
+                                label=f"{name} c={concurrency}",
+                            )
+                            runs[name].append(figures)
+                    results.append(Rounds(tuple(runs["bare"]), tuple(runs["regbot"])))
     finally:
         await mock.stop()
     return results
 
 
-def table(results: dict[str, list[Figures]], levels: Sequence[tuple[int, int]]) -> list[str]:
+def table(results: Sequence[Rounds], levels: Sequence[tuple[int, int]]) -> list[str]:
     rows = [
         "| concurrent | bare bolt echo: events/s, p50, p99 | regbot serve: events/s, p50, p99 "
         "| throughput ratio (target ≥ 50 %) | p99 ratio (target ≤ 2×) |",
         "|---:|---|---|---:|---:|",
     ]
-    for (concurrency, _), bare, ours in zip(levels, results["bare"], results["regbot"], strict=True):
-        p99 = ours.p99_ms / bare.p99_ms if bare.p99_ms > 0 else float("nan")
+    for (concurrency, _), rounds in zip(levels, results, strict=True):
+        bare, ours = rounds.bare_median, rounds.ours_median
         rows.append(
             f"| {concurrency} "
             f"| {bare.rate:,.0f}/s, {bare.p50_ms:.1f} ms, {bare.p99_ms:.1f} ms (n={bare.count}) "
             f"| {ours.rate:,.0f}/s, {ours.p50_ms:.1f} ms, {ours.p99_ms:.1f} ms (n={ours.count}) "
-            f"| {ratio(ours.rate, bare.rate)} | {p99:.1f}× |"
+            f"| {rounds.throughput_ratio()} | {rounds.p99_ratio()} |"
         )
+    rows += [
+        "",
+        f"Each level ran {ROUNDS} times, the echo and regbot alternating; shown: each side's median run, and"
+        " the median of the per-round ratios with their range.",
+    ]
     return rows
 
 
