@@ -99,9 +99,9 @@ def main() -> None:
     out += section(
         "Slack turn: signed message.im → reply posted",
         "python -m bench.slack_turn",
-        slack_turn.table(asyncio.run(slack_turn.measure(levels)), levels),
+        slack_turn.tables(asyncio.run(slack_turn.measure(levels)), levels),
     )
-    print("\n".join(out[-len(levels) - 6 :]), flush=True)
+    print("\n".join(out[-2 * len(levels) - 12 :]), flush=True)
 
     print("Mail turn …", flush=True)
     out += section(

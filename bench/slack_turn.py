@@ -1,9 +1,15 @@
 """Slack turn: signed ``message.im`` events POSTed to ``/slack/events`` until the reply's
 ``chat.postMessage`` reaches the mock Web API — `regbot serve` against a bare bolt echo, same run.
 
-Each event is the first message of a new person (a new conversation), so Slack's per-channel pacing
-(one message a second) never holds a reply back and every event is one whole turn: conversation created,
-state saved with its outbox row in one transaction, the reply claimed and posted.
+Two kinds of turn, each against the echo:
+
+- *first message*: each event is the first message of a new person — a conversation created, and two
+  posts (the greeting, then the first question); the most a turn costs, timed until the first post;
+- *answer*: each event is the next answer of a person part-way through the form (`Answers`) — state
+  saved with its outbox row in one transaction, one post: what most turns of a registration are.
+
+A person is used at most once per run, and runs are seconds apart, so Slack's per-channel pacing (one
+message a second after a burst of three) never holds a reply back.
 
     python -m bench.slack_turn [--events 1:200,16:1500,64:2000]
 """
@@ -18,7 +24,7 @@ import itertools
 import json
 import tempfile
 import time
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
 
@@ -40,6 +46,8 @@ from bench.common import (
 from bench.mock_slack import BenchSlack
 
 DEFAULT_LEVELS = ((1, 200), (16, 1000), (64, 1500))
+# The manual's Branch A answers up to the e-mail address, each one valid where it comes.
+BRANCH_A = ("基金", "太郎", "1", "北海道", "0113719", "基金クリニック", "医療法人基金会", "0312345678")
 LEVEL_SECONDS = 30.0  # each level stops after this long, whatever is left
 _runs = itertools.count(1)
 
@@ -84,15 +92,16 @@ async def drive(
     *,
     concurrency: int,
     count: int,
-    users: Sequence[str] | None = None,
-    text: str = "こんにちは",
+    users: Iterable[str] | None = None,
+    text: str | Callable[[str], str] = "こんにちは",
     seconds: float = LEVEL_SECONDS,
     label: str = "",
 ) -> Figures:
     """``count`` events, ``concurrency`` at a time, each timed until its reply is posted.  ``users``: who
-    sends them (default: a new person each)."""
+    sends them (default: a new person each); ``text``: what they say, or how to find it for a person."""
     run = next(_runs)
     queue = iter(users) if users is not None else (f"U{run:03d}{i:07d}" for i in itertools.count())
+    sequence = itertools.count()
     latencies: list[float] = []
     loop = asyncio.get_running_loop()
     deadline = loop.time() + seconds
@@ -106,7 +115,8 @@ async def drive(
             user = next(queue, None)
             if user is None:
                 return
-            body = dm_event_body(user, text, f"Ev{run:03d}{user}")
+            said = text(user) if callable(text) else text
+            body = dm_event_body(user, said, f"Ev{run:03d}{user}.{next(sequence)}")
             reply = mock.expect("D" + user[1:])
             started = loop.time()
             async with http.post(url, data=body.encode(), headers=signed(body)) as response:
@@ -129,6 +139,33 @@ async def drive(
     if failures:
         print(f"  {label}: {failures} events failed or timed out")
     return Figures(label, len(latencies), elapsed, tuple(latencies))
+
+
+class Answers:
+    """People part-way through the form: `users` gives each once, round the pool, while they have
+    answers left; `next_answer` is what that person says next."""
+
+    def __init__(self, count: int, prefix: str = "UANS") -> None:
+        self.people = [f"{prefix}{i:06d}" for i in range(count)]
+        self._said: dict[str, int] = dict.fromkeys(self.people, 0)
+        self._position = 0
+
+    def users(self, count: int) -> list[str]:
+        """``count`` people (each at most once) who still have an answer to give."""
+        chosen: list[str] = []
+        for _ in range(len(self.people)):
+            person = self.people[self._position % len(self.people)]
+            self._position += 1
+            if self._said[person] < len(BRANCH_A):
+                chosen.append(person)
+                if len(chosen) == count:
+                    break
+        return chosen
+
+    def next_answer(self, person: str) -> str:
+        answer = BRANCH_A[self._said[person]]
+        self._said[person] += 1
+        return answer
 
 
 @asynccontextmanager
@@ -172,34 +209,69 @@ async def warm_up(url: str, mock: BenchSlack) -> None:
     await drive(url, mock, concurrency=4, count=40, seconds=10, label="warm-up")
 
 
-async def measure(levels: Sequence[tuple[int, int]] = DEFAULT_LEVELS) -> list[Rounds]:
-    """Both servers up at once (an idle one costs nothing); at each level `ROUNDS` rounds of the bare
-    echo, then regbot."""
+async def measure(levels: Sequence[tuple[int, int]] = DEFAULT_LEVELS) -> dict[str, list[Rounds]]:
+    """Both servers up at once (an idle one costs nothing); for each kind of turn and level, `ROUNDS`
+    rounds of the bare echo, then regbot."""
     mock = BenchSlack()
     await mock.start()
-    results: list[Rounds] = []
+    results: dict[str, list[Rounds]] = {"first": [], "answer": []}
+    # Enough people that nobody is used twice in a run, with answers for every round of every level.
+    largest = max(count for _, count in levels)
+    answers = Answers(max(largest, ROUNDS * sum(count for _, count in levels) // (len(BRANCH_A) - 1) + 1))
     try:
         with tempfile.TemporaryDirectory(prefix="regbot-bench-slack-") as tmp:
             folder = Path(tmp)
             async with bare_bolt(mock, folder) as bare_url, regbot_serve(mock, folder) as (our_url, _):
                 await warm_up(bare_url, mock)
                 await warm_up(our_url, mock)
-                for concurrency, count in levels:
-                    runs: dict[str, list[Figures]] = {"bare": [], "regbot": []}
-                    for _ in range(ROUNDS):
-                        for name, url in (("bare", bare_url), ("regbot", our_url)):
-                            figures = await drive(
-                                url,
-                                mock,
-                                concurrency=concurrency,
-                                count=count,
-                                label=f"{name} c={concurrency}",
-                            )
-                            runs[name].append(figures)
-                    results.append(Rounds(tuple(runs["bare"]), tuple(runs["regbot"])))
+                for kind in ("first", "answer"):
+                    if kind == "answer":  # everybody's first message, so that each has a conversation
+                        await drive(
+                            our_url,
+                            mock,
+                            concurrency=64,
+                            count=len(answers.people),
+                            users=answers.people,
+                            seconds=600,
+                            label="conversations for the answer turns",
+                        )
+                        await asyncio.sleep(1.5)  # past the per-channel pacing of those greetings
+                    for concurrency, count in levels:
+                        runs: dict[str, list[Figures]] = {"bare": [], "regbot": []}
+                        for _ in range(ROUNDS):
+                            for name, url in (("bare", bare_url), ("regbot", our_url)):
+                                label = f"{name} {kind} c={concurrency}"
+                                if kind == "first" or name == "bare":
+                                    text = "こんにちは" if kind == "first" else BRANCH_A[0]
+                                    figures = await drive(
+                                        url,
+                                        mock,
+                                        concurrency=concurrency,
+                                        count=count,
+                                        text=text,
+                                        label=label,
+                                    )
+                                else:
+                                    figures = await drive(
+                                        url,
+                                        mock,
+                                        concurrency=concurrency,
+                                        count=count,
+                                        users=answers.users(count),
+                                        text=answers.next_answer,
+                                        label=label,
+                                    )
+                                runs[name].append(figures)
+                        results[kind].append(Rounds(tuple(runs["bare"]), tuple(runs["regbot"])))
     finally:
         await mock.stop()
     return results
+
+
+TITLES = {
+    "first": "First message of a new person (a conversation created; greeting and first question: two posts)",
+    "answer": "An answer part-way through the form (state saved, one post)",
+}
 
 
 def table(results: Sequence[Rounds], levels: Sequence[tuple[int, int]]) -> list[str]:
@@ -216,12 +288,18 @@ def table(results: Sequence[Rounds], levels: Sequence[tuple[int, int]]) -> list[
             f"| {ours.rate:,.0f}/s, {ours.p50_ms:.1f} ms, {ours.p99_ms:.1f} ms (n={ours.count}) "
             f"| {rounds.throughput_ratio()} | {rounds.p99_ratio()} |"
         )
-    rows += [
-        "",
-        f"Each level ran {ROUNDS} times, the echo and regbot alternating; shown: each side's median run, and"
-        " the median of the per-round ratios with their range.",
-    ]
     return rows
+
+
+def tables(results: dict[str, list[Rounds]], levels: Sequence[tuple[int, int]]) -> list[str]:
+    lines: list[str] = []
+    for kind, title in TITLES.items():
+        lines += [f"**{title}**", "", *table(results[kind], levels), ""]
+    lines.append(
+        f"Each level ran {ROUNDS} times, the echo and regbot alternating; shown: each side's median run, and"
+        " the median of the per-round ratios with their range."
+    )
+    return lines
 
 
 def parse_levels(text: str) -> tuple[tuple[int, int], ...]:
@@ -233,7 +311,7 @@ def main() -> None:
     parser.add_argument("--events", type=parse_levels, default=DEFAULT_LEVELS, help="concurrency:count,…")
     args = parser.parse_args()
     results = asyncio.run(measure(args.events))
-    print("\n".join(table(results, args.events)))
+    print("\n".join(tables(results, args.events)))
 
 
 if __name__ == "__main__":
