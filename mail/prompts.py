@@ -33,6 +33,7 @@ NOTICE_SUBJECT = "【総合ポータルサイト】新規ユーザー登録の�
 MARKER_LINE = f"━━━━━━ {MARKERS[0]} ━━━━━━"
 AWAITING_HEADER = "X-Regbot-Awaiting"
 _POLICY = compat32.clone(linesep="\r\n")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]+")
 MAX_REFERENCES = 20  # the thread root and the newest ones: enough for every client to thread
 
 # Prompts whose options the text never lists and need not: 47 prefectures are typed, not picked.
@@ -141,7 +142,7 @@ def prompt_mail(
     )
     message["Reply-To"] = _address_header(reply_address(bot_address, reply_key))
     if reply.awaiting:
-        message[AWAITING_HEADER] = reply.awaiting
+        message[AWAITING_HEADER] = _one_line(reply.awaiting)
     _set_body(message, [MARKER_LINE, *paragraphs], lang)
     return message
 
@@ -223,23 +224,30 @@ def _message(
     message["From"] = _address_header(bot_address)
     message["To"] = _address_header(to)
     message["Date"] = format_datetime(now)
-    message["Message-ID"] = message_id
+    message["Message-ID"] = _one_line(message_id)
     if in_reply_to:
-        message["In-Reply-To"] = in_reply_to
+        message["In-Reply-To"] = _one_line(in_reply_to)
     if references:
-        message["References"] = " ".join(references)
+        message["References"] = _one_line(" ".join(references))
     message["Auto-Submitted"] = "auto-replied"  # RFC 3834: an answer to the person's mail
     message["X-Auto-Response-Suppress"] = "All"  # Exchange / Outlook out-of-office replies
     return message
 
 
+def _one_line(value: str) -> str:
+    """A header value never holds a line break or another control character: the person's subject and
+    ids come from their mail (decoded, so anything), and a bare line break would end the header."""
+    return _CONTROL.sub(" ", value).strip()
+
+
 def _text_header(text: str) -> str | Header:
+    text = _one_line(text)
     return text if text.isascii() else Header(text, "utf-8")
 
 
 def _address_header(address: str) -> str:
-    name, addr = parseaddr(address)
-    return formataddr((name, addr), charset="utf-8") if name else (addr or address)
+    name, addr = parseaddr(_one_line(address))
+    return formataddr((name, addr), charset="utf-8") if name else (addr or _one_line(address))
 
 
 def _set_body(message: Message, paragraphs: Sequence[str], lang: str) -> None:

@@ -181,15 +181,16 @@ def test_thread_subject(subject: str, expected: str) -> None:
     assert prompts.thread_subject(subject, first=False) == expected
 
 
-def test_a_bot_address_with_a_japanese_name_keeps_every_address_readable() -> None:
-    """REGBOT_MAIL_FROM may carry a display name: only the name is encoded, never the address — the
-    reply key in Reply-To is how the answer finds its conversation."""
-    message = _prompt(ASKING, bot_address="総合ポータル 登録受付 <register@bot.example.jp>")
-    [reply_to] = message["Reply-To"].addresses
-    [sender] = message["From"].addresses
-    assert (reply_to.display_name, reply_to.addr_spec) == (
-        "総合ポータル 登録受付",
-        "register+abcdefgh23456789@bot.example.jp",
-    )
-    assert (sender.display_name, sender.addr_spec) == ("総合ポータル 登録受付", "register@bot.example.jp")
-    assert message["To"].addresses[0].addr_spec == "taro@example.jp"
+@pytest.mark.parametrize(
+    "subject",
+    ["hello\nworld", "hello\r\nworld", "受付\nX-Injected: yes", "\n", "tab\there\x00and\x7fnul"],
+)
+def test_a_subject_with_line_breaks_cannot_break_the_header(subject: str) -> None:
+    """The person's subject (decoded from RFC 2047 words, so it may hold any character) is repeated in
+    every prompt: line breaks and other control characters become spaces, never a new header line."""
+    message = _prompt(ASKING, person_subject=subject)
+    assert not message.defects
+    assert str(message["Reply-To"]) == "register+abcdefgh23456789@example.jp"
+    assert message["X-Injected"] is None
+    assert not any(ch in str(message["Subject"]) for ch in "\r\n\x00\x7f")
+    assert message["From"] and message["In-Reply-To"]
