@@ -33,7 +33,7 @@ from conversations.types import Context, Expire, Inbound, Remind, Reply, Secret,
 from mail.deliver import Deliverer, deliverer_from_settings
 from storage import conversations, outbox, registrations
 from storage.conversations import Conversation
-from storage.db import Conflict, Database
+from storage.db import Conflict, Database, Rollback
 from storage.migrate import upgrade
 
 log = logging.getLogger(__name__)
@@ -59,6 +59,12 @@ class Turn:
 
 Within = Callable[[AsyncConnection, Conversation], Awaitable[None]]
 """A channel's own writes for one inbound message, run in its turn's transaction (`Service.handle`)."""
+
+
+class _AlreadyProcessed(Rollback):
+    def __init__(self, conversation_id: str) -> None:
+        super().__init__("message already processed")
+        self.conversation_id = conversation_id
 
 
 class Service:
@@ -159,6 +165,25 @@ class Service:
         within: Within | None,
     ) -> tuple[Turn, Written | None]:
         now = self.clock()
+        try:
+            return await self._turn(channel, address, inbound, message_id, prehashed, within, now)
+        except _AlreadyProcessed as repeat:
+            async with self.db.read() as conn:
+                original = await conversations.processed_in(conn, channel, message_id or "")
+            conversation_id = original or repeat.conversation_id
+            log.info("conversation %s: message already processed", conversation_id)
+            return Turn(conversation_id=conversation_id, replies=(), duplicate=True), None
+
+    async def _turn(
+        self,
+        channel: str,
+        address: str,
+        inbound: Inbound,
+        message_id: str | None,
+        prehashed: Prehashed | None,
+        within: Within | None,
+        now: datetime,
+    ) -> tuple[Turn, Written | None]:
         async with self.db.transaction() as conn:
             conversation = await conversations.find(conn, channel, address)
             if conversation is None:
@@ -169,8 +194,9 @@ class Service:
             if message_id is not None and not await conversations.record_processed(
                 conn, channel, message_id, conversation.id, now
             ):
-                log.info("conversation %s: message already processed", conversation.id)
-                return Turn(conversation_id=conversation.id, replies=(), duplicate=True), None
+                # Rolled back: a conversation this very transaction created for the repeat (a mail
+                # thread opened under a new key) must not stay behind.
+                raise _AlreadyProcessed(conversation.id)
             if within is not None:
                 await within(conn, conversation)
             text = inbound.text if isinstance(inbound, Start | Text) else ""

@@ -76,6 +76,10 @@ _PROCESSED = {
     for dialect, insert_ in (("postgresql", postgresql_insert), ("sqlite", sqlite_insert))
 }
 _AUDIT = insert(audit)
+_PROCESSED_IN = select(processed_messages.c.conversation_id).where(
+    processed_messages.c.channel == bindparam("channel"),
+    processed_messages.c.message_id == bindparam("message_id"),
+)
 _SEEN = select(processed_messages.c.id).where(
     processed_messages.c.channel == bindparam("channel"),
     processed_messages.c.message_id == bindparam("message_id"),
@@ -234,6 +238,13 @@ async def purge(
 async def seen(conn: AsyncConnection, channel: str, message_id: str) -> bool:
     found = await conn.execute(_SEEN, {"channel": channel, "message_id": message_id})
     return found.first() is not None
+
+
+async def processed_in(conn: AsyncConnection, channel: str, message_id: str) -> str | None:
+    """The conversation an inbound message id was processed in, if it was."""
+    found = await conn.execute(_PROCESSED_IN, {"channel": channel, "message_id": message_id})
+    value = found.scalar()
+    return None if value is None else str(value)
 
 
 async def record_processed(

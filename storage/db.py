@@ -53,6 +53,10 @@ class Conflict(Exception):
     """Another transaction changed the same rows first: roll back and run the whole unit again."""
 
 
+class Rollback(Exception):
+    """Raised inside `Database.transaction` to undo it on purpose; passes out of the block unchanged."""
+
+
 def is_sqlite(url: str | URL) -> bool:
     return make_url(url).get_backend_name() == "sqlite"
 
@@ -175,7 +179,7 @@ class Database:
             await self._writer_connection.execution_options(**{_MODE: "write"})
         try:
             yield self._writer_connection
-        except (Conflict, IntegrityError):
+        except (Conflict, Rollback, IntegrityError):
             raise
         except BaseException:
             await self._drop_writer()

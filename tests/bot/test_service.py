@@ -284,6 +284,19 @@ def _json(value: object) -> dict[str, Any]:
     return loaded
 
 
+async def test_a_repeated_message_under_a_new_address_leaves_no_conversation_behind(service: Service) -> None:
+    """The same mail through SMTP and IMAP at once opens its thread under a new random key each time:
+    the one that finds the message already processed must not leave its new conversation behind (it
+    would be reminded and expired with nowhere to write to)."""
+    first = await service.handle("email", "key-one", Start("email", text="登録したい"), message_id="<m1@x>")
+    again = await service.handle("email", "key-two", Start("email", text="登録したい"), message_id="<m1@x>")
+    assert again.duplicate and not first.duplicate
+    assert again.conversation_id == first.conversation_id
+    async with service.db.read() as conn:
+        assert await conversations.find(conn, "email", "key-one") is not None
+        assert await conversations.find(conn, "email", "key-two") is None
+
+
 async def test_the_same_message_twice_at_once_is_processed_once(config: Config, clock: FakeClock) -> None:
     """A Slack retry racing the original through two connection pools: one turn, one duplicate."""
     services = [
