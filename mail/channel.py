@@ -119,6 +119,7 @@ class MailChannel:
         self._locks = KeyedLocks()
         self._tasks: set[asyncio.Task[Outcome | None]] = set()
         self._running = False  # `run` is processing: `accept` may hand mail to it directly
+        self._reserved = 0  # slots `accept` has taken for mails it is still storing
 
     def register(self) -> None:
         """Plug the outbound side into the service's outbox."""
@@ -133,21 +134,29 @@ class MailChannel:
         """Store one raw mail durably (a single INSERT) for `run` to process; returns the inbox id.  While
         `run` has room the row is stored already claimed and processed at once (no inbox claim)."""
         now = self.service.clock()
-        direct = self._running and len(self._tasks) < self.concurrency
-        lease_until = now + timedelta(seconds=self.config.lease_seconds)  # REGBOT_LEASE_SECONDS
-        async with self.service.db.transaction() as conn:
-            inbox_id = await mail_threads.store_inbound(
-                conn,
-                source=source,
-                raw=raw,
-                envelope_sender=envelope_sender,
-                oversize=oversize,
-                now=now,
-                claimed_until=lease_until if direct else None,
-            )
-        if direct:
+        # The slot is taken before the INSERT yields, so concurrent sessions never exceed `concurrency`.
+        direct = self._running and len(self._tasks) + self._reserved < self.concurrency
+        self._reserved += direct
+        try:
+            lease_until = now + timedelta(seconds=self.config.lease_seconds)  # REGBOT_LEASE_SECONDS
+            async with self.service.db.transaction() as conn:
+                inbox_id = await mail_threads.store_inbound(
+                    conn,
+                    source=source,
+                    raw=raw,
+                    envelope_sender=envelope_sender,
+                    oversize=oversize,
+                    now=now,
+                    claimed_until=lease_until if direct else None,
+                )
+        finally:
+            self._reserved -= direct
+        if direct and self._running:
             sender = None if envelope_sender is None else envelope_sender[: mail_threads.MAX_ID_LENGTH]
             self._start(InboxItem(inbox_id, source, sender, raw, oversize, attempts=1))
+        elif direct:  # processing stopped meanwhile: the next start takes it at once, not after the lease
+            async with self.service.db.transaction() as conn:
+                await mail_threads.retry_inbound(conn, inbox_id, now)
         else:
             self._wake.set()
         return inbox_id

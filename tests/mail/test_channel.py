@@ -15,6 +15,7 @@ from bot.service import Service
 from mail.channel import MailChannel, Outcome, new_reply_key
 from mail.prompts import AWAITING_HEADER, FIRST_SUBJECT
 from storage import conversations, mail_threads
+from storage.tables import mail_inbox
 from storage.tables import mail_threads as mail_threads_table
 from tests.conftest import FakeClock
 from tests.mail.mail_client import BOT, MailClient, Outbox, empty_mail_tables, text_of
@@ -331,6 +332,9 @@ async def test_mail_accepted_while_running_is_processed_at_once(channel: MailCha
     try:
         await asyncio.sleep(0.05)  # the loop is idle, waiting for its next poll (2 s)
         await channel.accept(MailClient(TARO).first_mail(), envelope_sender=TARO, source="smtp")
+        async with channel.service.db.read() as conn:  # stored already claimed: no claim of its own
+            attempts = (await conn.execute(select(mail_inbox.c.attempts))).scalars().all()
+        assert list(attempts) in ([1], [])
         for _ in range(100):
             async with channel.service.db.read() as conn:
                 if await mail_threads.inbox_size(conn) == 0:
