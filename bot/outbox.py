@@ -145,12 +145,12 @@ class Outbox:
     async def close(self, timeout: float = 10.0) -> None:
         """Before the database goes: let the sends after committed turns finish, for ``timeout`` at most
         (one still hanging is cancelled; its row stays queued and is sent again after its lease)."""
-        if not self._senders:
-            return
-        _, hanging = await asyncio.wait(set(self._senders), timeout=timeout)
-        for task in hanging:
-            task.cancel()
-        await asyncio.gather(*hanging, return_exceptions=True)
+        if self._senders:
+            _, hanging = await asyncio.wait(set(self._senders), timeout=timeout)
+            for task in hanging:
+                task.cancel()
+            await asyncio.gather(*hanging, return_exceptions=True)
+        await self._settler.close(timeout)
 
     async def sent_claimed(self) -> list[Delivery]:
         """Until the rows being sent straight after their turns are sent (tests, shutdown); returns
@@ -263,13 +263,15 @@ class _Settler:
         settled = asyncio.get_running_loop().create_future()
         self._waiting.append((outbox_id, location, settled))
         if not self._flushing:
-            await self._flush()
+            await self._flush(until=settled)
         await asyncio.shield(settled)  # a cancelled sender does not take the batch down with it
 
-    async def _flush(self) -> None:
+    async def _flush(self, until: asyncio.Future[None] | None = None) -> None:
+        """Settle the waiting rows batch by batch.  A sender (``until``: its own row) stops once its row
+        is committed; what is left goes to a flush in the background."""
         self._flushing = True
         try:
-            while self._waiting:
+            while self._waiting and not (until is not None and until.done()):
                 batch, self._waiting = self._waiting, []
                 try:
                     async with self._db.transaction(urgent=True) as conn:
@@ -292,6 +294,11 @@ class _Settler:
                 task = asyncio.get_running_loop().create_task(self._flush())
                 self._background.add(task)
                 task.add_done_callback(self._background.discard)
+
+    async def close(self, timeout: float) -> None:
+        """Let settles still running in the background commit (rows not settled go out again)."""
+        if self._background:
+            await asyncio.wait(set(self._background), timeout=timeout)
 
 
 async def wait_any(first: asyncio.Event, second: asyncio.Event, timeout: float) -> None:

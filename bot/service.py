@@ -30,7 +30,7 @@ from bot.verification import ServiceBusy, StorageVerification
 from conversations.engine import mentioned_emails, new_state, step
 from conversations.state import dump_state, load_state
 from conversations.types import Context, Expire, Inbound, Remind, Reply, Secret, Start, Text
-from mail.deliver import Deliverer, deliverer_from_settings
+from mail.deliver import Deliverer, deliverer_from_settings, end_sessions
 from storage import conversations, outbox, registrations
 from storage.conversations import Conversation
 from storage.db import Conflict, Database, Rollback
@@ -260,4 +260,5 @@ class Service:
 
     async def close(self) -> None:
         await self.outbox.close()
+        await end_sessions()
         await self.db.dispose()

@@ -138,7 +138,6 @@ class SmtpDeliverer:
 
     def __init__(self, relay: SmtpRelay) -> None:
         self.relay = relay
-        self._closing: set[asyncio.Task[None]] = set()
 
     async def send(self, message: bytes, *, mail_from: str, recipients: list[str]) -> str | None:
         relay = self.relay
@@ -183,8 +182,8 @@ class SmtpDeliverer:
         if not client.is_connected:
             return
         task = asyncio.get_running_loop().create_task(self._quit(client))
-        self._closing.add(task)
-        task.add_done_callback(self._closing.discard)
+        _QUITTING.add(task)
+        task.add_done_callback(_QUITTING.discard)
 
     @staticmethod
     async def _quit(client: aiosmtplib.SMTP) -> None:
@@ -202,6 +201,15 @@ class SmtpDeliverer:
         log.warning("smtp delivery via %r failed: %s%s (permanent=%s)", self.relay, what, detail, permanent)
         # `from None`: the original exception's text may carry an address.
         return DeliveryError(f"{what}:{detail}" if detail else what, permanent=permanent)
+
+
+_QUITTING: set[asyncio.Task[None]] = set()
+
+
+async def end_sessions(timeout: float = 2.0) -> None:
+    """Wait for the SMTP sessions still being ended in the background (at shutdown)."""
+    if _QUITTING:
+        await asyncio.wait(set(_QUITTING), timeout=timeout)
 
 
 def _addr_spec(address: str) -> str:
