@@ -59,7 +59,8 @@ MARKER_PREFIX = "regbot-hd-"  # block id of a thread's first message: which conv
 ROW_MARKER_PREFIX = "regbot-hd-row-"  # block id of a post in a thread: which outbox row posted it
 _OPENING_LEASE = timedelta(minutes=5)
 _HISTORY_LOOKBACK = 100
-_THREAD_LOOKBACK = 1000  # Slack's maximum; one conversation's thread never holds that many posts
+_THREAD_PAGE = 200
+_THREAD_PAGES = 10  # a conversation's thread never holds 2 000 posts
 
 
 class Helpdesk:
@@ -264,17 +265,23 @@ class Helpdesk:
         await self._post(channel, post.marked(marker).arguments(), thread_ts)
 
     async def _in_thread(self, channel: str, thread_ts: str, marker: str) -> bool:
+        """Whether a post with ``marker`` is in the thread (every page of it, oldest first)."""
         assert self.client is not None
-        try:
-            replies = await self.client.conversations_replies(
-                channel=channel, ts=thread_ts, limit=_THREAD_LOOKBACK
-            )
-        except (SlackApiError, SlackClientError, OSError):
-            return False  # cannot look: posting again is better than never
-        for message in replies.get("messages") or []:
-            blocks = message.get("blocks") or []
-            if blocks and blocks[0].get("block_id") == marker:
-                return True
+        cursor: str | None = None
+        for _ in range(_THREAD_PAGES):
+            try:
+                replies = await self.client.conversations_replies(
+                    channel=channel, ts=thread_ts, limit=_THREAD_PAGE, cursor=cursor
+                )
+            except (SlackApiError, SlackClientError, OSError):
+                return False  # cannot look: posting again is better than never
+            for message in replies.get("messages") or []:
+                blocks = message.get("blocks") or []
+                if blocks and blocks[0].get("block_id") == marker:
+                    return True
+            cursor = (replies.get("response_metadata") or {}).get("next_cursor")
+            if not replies.get("has_more") or not cursor:
+                return False
         return False
 
     async def _post(self, channel: str, arguments: dict[str, Any], thread_ts: str | None) -> str:

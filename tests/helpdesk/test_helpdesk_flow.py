@@ -128,10 +128,16 @@ async def test_person_messages_come_back_to_the_thread_masked(desk: Desk) -> Non
     assert_nothing_personal(desk)
 
 
-@pytest.mark.parametrize("kind", ["helpdesk_relay", "helpdesk"])
-async def test_a_thread_post_retried_after_a_crash_is_not_posted_twice(desk: Desk, kind: str) -> None:
+@pytest.mark.parametrize(
+    ("kind", "page"), [("helpdesk_relay", 200), ("helpdesk", 200), ("helpdesk_relay", 2)]
+)
+async def test_a_thread_post_retried_after_a_crash_is_not_posted_twice(
+    desk: Desk, kind: str, page: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """Crash after Slack took a post in the thread, before its row was settled: the next attempt finds
-    the row's marker in the thread and does not post it again (a relayed message, an escalation)."""
+    the row's marker in the thread and does not post it again (a relayed message, an escalation; a
+    thread longer than one page of Slack's answer)."""
+    monkeypatch.setattr("bot.helpdesk._THREAD_PAGE", page)
     dm = await desk.slack_person(upto="phone")
     await desk.says("slack", dm, "担当者")
     await desk.says("slack", dm, "電話番号の形式が分かりません")

@@ -164,7 +164,15 @@ class MockSlack:
                 for m in self.messages.get(str(body.get("channel")), [])
                 if ts in (m["ts"], m.get("thread_ts"))
             ]
-            return {"ok": True, "messages": thread[: int(body.get("limit", 1000))]}
+            start, limit = int(body.get("cursor") or 0), int(body.get("limit", 1000))
+            page = {
+                "ok": True,
+                "messages": thread[start : start + limit],
+                "has_more": start + limit < len(thread),
+            }
+            if page["has_more"]:
+                page["response_metadata"] = {"next_cursor": str(start + limit)}
+            return page
         if path == "views.open":
             return {"ok": True, "view": {"id": "V0001"}}
         if path == "apps.connections.open":
