@@ -39,7 +39,7 @@ test-fast: venv
 lint: venv
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/mypy --strict conversations storage
+	$(BIN)/mypy --strict conversations storage bot mail
 
 format: venv
 	$(BIN)/ruff format .

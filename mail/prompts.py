@@ -23,6 +23,7 @@ from email.mime.multipart import MIMEMultipart
 from email.mime.text import MIMEText
 from email.policy import compat32
 from email.utils import format_datetime, formataddr, parseaddr
+from typing import cast
 
 from conversations.render import LIST_OPTIONS_FOR, render_msg, render_text
 from conversations.types import Reply
@@ -240,9 +241,10 @@ def _one_line(value: str) -> str:
     return _CONTROL.sub(" ", value).strip()
 
 
-def _text_header(text: str) -> str | Header:
+def _text_header(text: str) -> str:
     text = _one_line(text)
-    return text if text.isascii() else Header(text, "utf-8")
+    # compat32 takes a `Header` as a value and encodes it when the mail is written; typeshed says str.
+    return text if text.isascii() else cast(str, Header(text, "utf-8"))
 
 
 def _address_header(address: str) -> str:
