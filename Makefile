@@ -40,6 +40,7 @@ lint: venv
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy --strict conversations storage bot mail
+	$(BIN)/mypy tests bench
 
 format: venv
 	$(BIN)/ruff format .

@@ -19,6 +19,7 @@ from email.header import Header
 from email.mime.text import MIMEText
 from email.utils import format_datetime, make_msgid
 from pathlib import Path
+from typing import cast
 
 import aiosmtplib
 
@@ -33,7 +34,8 @@ _BODY = (
 
 def iso2022jp_mail(sender: str) -> bytes:
     message = MIMEText(_BODY, "plain", "iso-2022-jp")
-    message["Subject"] = Header("ユーザー登録の依頼", "iso-2022-jp")
+    # compat32 messages take a Header for a header value; typeshed only allows str.
+    message["Subject"] = cast(str, Header("ユーザー登録の依頼", "iso-2022-jp"))
     message["From"] = sender
     message["To"] = BOT
     message["Date"] = format_datetime(datetime.now(UTC))

@@ -65,7 +65,9 @@ def _link_token(eml: Path) -> str:
     import re
 
     message = email_lib.message_from_bytes(eml.read_bytes(), policy=email.policy.default)
-    body = message.get_body(("plain",)).get_content()
+    plain = message.get_body(("plain",))
+    assert plain is not None
+    body = plain.get_content()
     match = re.search(r"/verify/([A-Za-z0-9_\-]+)", body)
     assert match, body
     return match.group(1)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Sequence
+from typing import Any
 
 from bot.outbox import decode_reply
 from bot.service import Service
@@ -80,7 +81,7 @@ async def test_a_failed_send_releases_the_rest_of_its_turn_behind_it(
     async with service.db.transaction() as conn:
         conversation = await conversations.create(conn, "slack", "D1", {"phase": "new"}, now)
         for text in ("one", "two"):
-            payload = {"reply": {"lines": [], "text": text}}
+            payload: dict[str, Any] = {"reply": {"lines": [], "text": text}}
             outbox_id = await outbox.enqueue(
                 conn,
                 kind="reply",
@@ -144,7 +145,7 @@ async def test_the_loop_never_takes_a_row_this_process_is_still_sending(
     assert await _statuses(service) == {"delivered": 1}
 
 
-async def _payload(service: Service, outbox_id: int) -> dict[str, object]:
+async def _payload(service: Service, outbox_id: int) -> dict[str, Any]:
     from sqlalchemy import select
 
     from storage.tables import outbox as table

@@ -18,7 +18,7 @@ from bot.outbox import decode_reply
 from bot.passwords import Passwords, is_argon2id
 from bot.service import Service
 from conversations.render import render_text
-from conversations.types import Start, Text
+from conversations.types import Reply, Start, Text
 from storage import conversations, outbox
 from tests.conftest import (
     BRANCH_A,
@@ -268,7 +268,7 @@ async def test_completion_reaches_the_console_through_pending_notifications(serv
 
 async def test_queued_replies_decode_to_the_replies_of_the_turns(service: Service) -> None:
     """Every reply row of a whole email conversation decodes to exactly the reply its turn returned."""
-    sent = []
+    sent: list[Reply] = []
     sent.extend((await service.handle("email", "key1", Start(channel="email"))).replies)
     for answer in [*BRANCH_A, EMAIL, "同意します"]:
         sent.extend((await service.handle("email", "key1", Text(answer))).replies)

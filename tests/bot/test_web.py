@@ -9,7 +9,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass, field, fields
 
 import pytest
-from aiohttp import web
+from aiohttp import ClientResponse, web
 from aiohttp.test_utils import TestClient, TestServer
 
 from bot.web import RedactingAccessLogger, WebLimits, clean_token, make_web_app, redact_path
@@ -457,8 +457,8 @@ async def test_form_action_follows_the_public_url_prefix(port: FakeVerificationP
 # --- headers, errors, rate limits ---------------------------------------------------------------------
 
 
-def _assert_security_headers(response: web.StreamResponse | object) -> None:
-    headers = response.headers  # type: ignore[attr-defined]
+def _assert_security_headers(response: ClientResponse) -> None:
+    headers = response.headers
     assert headers["Cache-Control"] == "no-store"
     assert headers["Referrer-Policy"] == "no-referrer"
     assert headers["X-Frame-Options"] == "DENY"

@@ -17,7 +17,8 @@ import pytest
 from bot.config import Config, load_config
 from bot.service import Service
 from mail.channel import MailChannel, Outcome, start_email_channel
-from mail.imap import ImapReader, ImapSettings
+from mail.imap import IDLE_SECONDS, ImapReader, ImapSettings
+from mail.inbound import MAX_MAIL_BYTES
 from storage import mail_threads
 from tests.dovecot import DovecotServer, ensure_dovecot
 from tests.mail.mail_client import MailClient, Outbox, empty_mail_tables, text_of
@@ -53,11 +54,25 @@ def folder(dovecot: DovecotServer) -> str:
     return name
 
 
-def _reader(channel: MailChannel, dovecot: DovecotServer, folder: str, **options: float) -> ImapReader:
+def _reader(
+    channel: MailChannel,
+    dovecot: DovecotServer,
+    folder: str,
+    *,
+    idle_seconds: float = IDLE_SECONDS,
+    max_bytes: int = MAX_MAIL_BYTES,
+) -> ImapReader:
     settings = ImapSettings(dovecot.host, dovecot.port, dovecot.user, dovecot.password, folder, tls=False)
-    defaults = {"timeout": 5.0, "backoff_first": 0.05, "backoff_max": 0.5}
     return ImapReader(
-        channel, channel.service.db, settings, clock=channel.service.clock, **{**defaults, **options}
+        channel,
+        channel.service.db,
+        settings,
+        clock=channel.service.clock,
+        idle_seconds=idle_seconds,
+        timeout=5.0,
+        backoff_first=0.05,
+        backoff_max=0.5,
+        max_bytes=max_bytes,
     )
 
 
@@ -277,7 +292,12 @@ async def test_the_serve_starter_runs_smtp_and_imap_and_stops_cleanly(
             await client.sendmail(TARO, ["register@localhost"], _first_mail())
         await append(dovecot, folder, _first_mail("hanako@example.jp"))
         answers: list[object] = []
-        await poll(lambda: len(answers.extend(outbox.new()) or answers) >= 2, what="answers by SMTP and IMAP")
+
+        def both_answered() -> bool:
+            answers.extend(outbox.new())
+            return len(answers) >= 2
+
+        await poll(both_answered, what="answers by SMTP and IMAP")
         assert sorted(str(m["To"]) for m in answers) == ["hanako@example.jp", TARO]  # type: ignore[index]
     finally:
         await stop()

@@ -159,12 +159,22 @@ async def test_serving_processes_mail_in_the_background_and_leftovers_after_a_re
     workers = [asyncio.create_task(channel.run(stop)), asyncio.create_task(service.outbox.run(stop))]
     try:
         found: list[object] = []
-        await poll(lambda: bool(found.extend(outbox.new()) or found), what="the answer to the leftover mail")
+
+        def leftover_answered() -> bool:
+            found.extend(outbox.new())
+            return bool(found)
+
+        await poll(leftover_answered, what="the answer to the leftover mail")
         await deliver(
             listener, MailClient("hanako@example.jp").first_mail(), [BOT], sender="hanako@example.jp"
         )
         later: list[object] = []
-        await poll(lambda: bool(later.extend(outbox.new()) or later), what="the answer to a new mail")
+
+        def new_answered() -> bool:
+            later.extend(outbox.new())
+            return bool(later)
+
+        await poll(new_answered, what="the answer to a new mail")
     finally:
         stop.set()
         await asyncio.gather(*workers)

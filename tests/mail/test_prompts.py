@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import email
 import email.policy
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from email.message import EmailMessage
+from typing import TypedDict
 
 import pytest
 
@@ -127,11 +129,28 @@ def test_english_conversation_gets_an_english_footer() -> None:
 
 def test_a_prompt_coming_back_is_a_loop_never_answered() -> None:
     """Our own mail delivered to us again (forwarding loop) is recognised by parse_mail."""
-    raw = bytes(prompts.prompt_mail(ASKING, **{**_arguments(), "message_id": OWN_ID}))
+    arguments = _arguments()
+    arguments["message_id"] = OWN_ID
+    raw = bytes(prompts.prompt_mail(ASKING, **arguments))
     assert parse_mail(raw, bot_address=BOT).auto in {"own-address", "own-header", "own-message-id"}
 
 
-def _arguments() -> dict[str, object]:
+class PromptArguments(TypedDict):
+    """The keyword arguments of ``prompts.prompt_mail`` after the reply."""
+
+    lang: str
+    to: str
+    bot_address: str
+    reply_key: str
+    message_id: str
+    in_reply_to: str | None
+    references: Sequence[str]
+    person_subject: str | None
+    first: bool
+    now: datetime
+
+
+def _arguments() -> PromptArguments:
     return {
         "lang": "ja",
         "to": "taro@example.jp",

@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import random
 import shutil
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
@@ -45,11 +46,11 @@ async def mail_person(person: MailPerson, relay: RecordingRelay, port: int) -> N
 
 
 @pytest.fixture
-async def mock_slack() -> MockSlack:
+async def mock_slack() -> AsyncIterator[MockSlack]:
     mock = MockSlack()
     await mock.start()
     try:
-        yield mock  # type: ignore[misc]
+        yield mock
     finally:
         await mock.stop()
 
@@ -110,10 +111,10 @@ async def test_kill_9_at_random_moments_loses_and_doubles_nothing(
             server.kill()
 
     # Slack: every answer got exactly its reply, in order, none posted twice (the marker check).
-    for person in slack_people:
-        replies = person.replies(mock_slack)
-        assert [awaiting_of(r) for r in replies] == [a for _, a in person.answers()], person.user
-        assert person.duplicates(mock_slack) == 0, person.user
+    for slack_person in slack_people:
+        replies = slack_person.replies(mock_slack)
+        assert [awaiting_of(r) for r in replies] == [a for _, a in slack_person.answers()], slack_person.user
+        assert slack_person.duplicates(mock_slack) == 0, slack_person.user
     # Mail: every expected mail under one Message-ID; a copy of the same Message-ID is counted.
     for person in mail_people:
         assert [m.awaiting for m in person.prompts(relay)] == [EXPECTED_AWAITING[s] for s in MAIL_STEPS]

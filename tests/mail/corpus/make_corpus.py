@@ -896,7 +896,7 @@ def bounce() -> Case:
         report[name] = value
     report.attach(MIMEText(text(human), "plain", "us-ascii"))
     status = MIMEBase("message", "delivery-status")
-    blocks = []
+    blocks: list[Message | str] = []
     for fields in (
         [("Reporting-MTA", "dns; mx.regbot.example.jp"), ("Arrival-Date", "Wed, 25 Nov 2026 10:00:01 +0900")],
         [
