@@ -166,58 +166,46 @@ class Service:
     ) -> tuple[Turn, Written | None]:
         now = self.clock()
         try:
-            return await self._turn(channel, address, inbound, message_id, prehashed, within, now)
+            async with self.db.transaction() as conn:
+                conversation = await conversations.find(conn, channel, address)
+                if conversation is None:
+                    lang = inbound.lang if isinstance(inbound, Start) else "ja"
+                    conversation = await conversations.create(
+                        conn, channel, address, dump_state(new_state(channel, lang)), now
+                    )
+                if message_id is not None and not await conversations.record_processed(
+                    conn, channel, message_id, conversation.id, now
+                ):
+                    # Rolled back: a conversation this very transaction created for the repeat (a mail
+                    # thread opened under a new key) must not stay behind.
+                    raise _AlreadyProcessed(conversation.id)
+                if within is not None:
+                    await within(conn, conversation)
+                text = inbound.text if isinstance(inbound, Start | Text) else ""
+                mentioned = mentioned_emails(text) if text else frozenset()
+                registered = await registrations.registered_among(conn, mentioned)
+                before = load_state(conversation.state)
+                context = Context(registered_emails=registered, helpdesk_available=self.helpdesk_available)
+                result = step(before, inbound, now, context)
+                direct = channel != CONSOLE and self.outbox.sends_directly(REPLY, channel)
+                written = await self._writer.write(
+                    conn,
+                    conversation,
+                    before,
+                    inbound,
+                    result,
+                    now,
+                    activity=True,
+                    queue_replies=channel != CONSOLE,
+                    prehashed=prehashed,
+                    claim_until=now + self.outbox.claim_lease if direct else None,
+                )
         except _AlreadyProcessed as repeat:
             async with self.db.read() as conn:
                 original = await conversations.processed_in(conn, channel, message_id or "")
             conversation_id = original or repeat.conversation_id
             log.info("conversation %s: message already processed", conversation_id)
             return Turn(conversation_id=conversation_id, replies=(), duplicate=True), None
-
-    async def _turn(
-        self,
-        channel: str,
-        address: str,
-        inbound: Inbound,
-        message_id: str | None,
-        prehashed: Prehashed | None,
-        within: Within | None,
-        now: datetime,
-    ) -> tuple[Turn, Written | None]:
-        async with self.db.transaction() as conn:
-            conversation = await conversations.find(conn, channel, address)
-            if conversation is None:
-                lang = inbound.lang if isinstance(inbound, Start) else "ja"
-                conversation = await conversations.create(
-                    conn, channel, address, dump_state(new_state(channel, lang)), now
-                )
-            if message_id is not None and not await conversations.record_processed(
-                conn, channel, message_id, conversation.id, now
-            ):
-                # Rolled back: a conversation this very transaction created for the repeat (a mail
-                # thread opened under a new key) must not stay behind.
-                raise _AlreadyProcessed(conversation.id)
-            if within is not None:
-                await within(conn, conversation)
-            text = inbound.text if isinstance(inbound, Start | Text) else ""
-            mentioned = mentioned_emails(text) if text else frozenset()
-            registered = await registrations.registered_among(conn, mentioned)
-            before = load_state(conversation.state)
-            context = Context(registered_emails=registered, helpdesk_available=self.helpdesk_available)
-            result = step(before, inbound, now, context)
-            direct = channel != CONSOLE and self.outbox.sends_directly(REPLY, channel)
-            written = await self._writer.write(
-                conn,
-                conversation,
-                before,
-                inbound,
-                result,
-                now,
-                activity=True,
-                queue_replies=channel != CONSOLE,
-                prehashed=prehashed,
-                claim_until=now + self.outbox.claim_lease if direct else None,
-            )
         return Turn(conversation_id=conversation.id, replies=result.replies, duplicate=False), written
 
     async def step_conversation(self, conversation_id: str, inbound: Remind | Expire) -> Turn | None:
