@@ -80,10 +80,6 @@ _PROCESSED_IN = select(processed_messages.c.conversation_id).where(
     processed_messages.c.channel == bindparam("channel"),
     processed_messages.c.message_id == bindparam("message_id"),
 )
-_SEEN = select(processed_messages.c.id).where(
-    processed_messages.c.channel == bindparam("channel"),
-    processed_messages.c.message_id == bindparam("message_id"),
-)
 
 
 async def _one(
@@ -236,8 +232,7 @@ async def purge(
 
 
 async def seen(conn: AsyncConnection, channel: str, message_id: str) -> bool:
-    found = await conn.execute(_SEEN, {"channel": channel, "message_id": message_id})
-    return found.first() is not None
+    return await processed_in(conn, channel, message_id) is not None
 
 
 async def processed_in(conn: AsyncConnection, channel: str, message_id: str) -> str | None:
