@@ -31,7 +31,7 @@ import logging
 import secrets
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import timedelta
 
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -87,13 +87,11 @@ def message_key(mail: InboundMail, raw: bytes) -> str:
 @dataclass(frozen=True)
 class Outcome:
     """What one inbound mail did: ``turn``, ``duplicate``, ``auto`` (``reason`` says why), ``foreign``,
-    ``flood``, ``oversize`` or ``unreadable``.  ``conversation_id`` is set for turns; ``finished``: the
-    stored raw mail was removed in the turn's own transaction."""
+    ``flood``, ``oversize`` or ``unreadable``.  ``conversation_id`` is set for turns."""
 
     action: str
     conversation_id: str | None = None
     reason: str | None = None
-    finished: bool = field(default=False, compare=False)
 
 
 class MailChannel:
@@ -237,7 +235,9 @@ class MailChannel:
                         retry_at = self.service.clock() + _RETRY * 2 ** (item.attempts - 1)
                         await mail_threads.retry_inbound(conn, item.id, retry_at)
             return None
-        if not outcome.finished:
+        # A turn removed the stored mail in its own transaction (`within` runs exactly in the committed
+        # attempt of a turn that is not a duplicate); anything else is removed here.
+        if outcome.action != "turn":
             async with self.service.db.transaction() as conn:
                 await mail_threads.finish_inbound(conn, item.id)
         return outcome
@@ -353,10 +353,7 @@ class MailChannel:
             )
         action = "duplicate" if turn.duplicate else "turn"
         log.info("conversation %s: mail %s", turn.conversation_id, action)
-        # `within` ran in the committed transaction exactly when the turn was not a duplicate (an
-        # attempt that ran it and then conflicted was rolled back).
-        finished = inbox_id is not None and not turn.duplicate
-        return Outcome(action, conversation_id=turn.conversation_id, finished=finished)
+        return Outcome(action, conversation_id=turn.conversation_id)
 
     async def _thread_of(self, conn: AsyncConnection, mail: InboundMail) -> MailThread | None:
         if mail.reply_key:
