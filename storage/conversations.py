@@ -9,13 +9,11 @@ from datetime import datetime
 from typing import Any, Final
 
 from sqlalchemy import Select, bindparam, delete, insert, select, update
-from sqlalchemy.dialects.postgresql import insert as postgresql_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from storage.db import Conflict
-from storage.tables import audit, conversations, processed_messages
+from storage.tables import audit, conversations, insert_unless_present, processed_messages
 
 
 class Keep:
@@ -70,10 +68,8 @@ _SAVE = update(conversations).where(
     conversations.c.id == bindparam("b_id"), conversations.c.version == bindparam("b_version")
 )
 _PROCESSED = {
-    dialect: insert_(processed_messages)
-    .on_conflict_do_nothing(index_elements=["channel", "message_id"])
-    .returning(processed_messages.c.id)
-    for dialect, insert_ in (("postgresql", postgresql_insert), ("sqlite", sqlite_insert))
+    dialect: statement.returning(processed_messages.c.id)
+    for dialect, statement in insert_unless_present(processed_messages, ["channel", "message_id"]).items()
 }
 _AUDIT = insert(audit)
 _PROCESSED_IN = select(processed_messages.c.conversation_id).where(

@@ -17,13 +17,12 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import bindparam, delete, insert, select, update
-from sqlalchemy.dialects.postgresql import insert as postgresql_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from storage.tables import (
     conversations,
+    insert_unless_present,
     mail_cursors,
     mail_inbox,
     mail_notices,
@@ -58,10 +57,7 @@ _OPEN_THREADS = (
     .order_by(conversations.c.last_activity_at.desc())
 )
 _NOTE_INBOUND = update(mail_threads).where(mail_threads.c.reply_key == bindparam("b_reply_key"))
-_RECORD_SENT = {
-    dialect: insert_(mail_sent_ids).on_conflict_do_nothing(index_elements=["message_id"])
-    for dialect, insert_ in (("postgresql", postgresql_insert), ("sqlite", sqlite_insert))
-}
+_RECORD_SENT = insert_unless_present(mail_sent_ids, ["message_id"])
 _SENT = select(mail_sent_ids.c.message_id).where(mail_sent_ids.c.reply_key == bindparam("reply_key"))
 _SENT_EXCLUDING = _SENT.where(mail_sent_ids.c.message_id != bindparam("excluding"))
 _STORE_INBOUND = insert(mail_inbox).returning(mail_inbox.c.id)

@@ -28,6 +28,9 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.sql.dml import Insert
 from sqlalchemy.types import TypeDecorator
 
 
@@ -281,3 +284,12 @@ helpdesk_threads = Table(
     Column("last_posted_at", UTCDateTime, nullable=True),
     UniqueConstraint("channel_id", "thread_ts"),
 )
+
+
+def insert_unless_present(table: Table, index_elements: list[str]) -> dict[str, Insert]:
+    """``INSERT … ON CONFLICT (index_elements) DO NOTHING`` for each dialect, by dialect name (built once
+    at import; a statement's caller picks ``conn.dialect.name``)."""
+    return {
+        "postgresql": postgresql_insert(table).on_conflict_do_nothing(index_elements=index_elements),
+        "sqlite": sqlite_insert(table).on_conflict_do_nothing(index_elements=index_elements),
+    }
