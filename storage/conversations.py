@@ -3,16 +3,16 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Final
 
-from sqlalchemy import Select, bindparam, delete, insert, select, update
-from sqlalchemy.engine import RowMapping
+from sqlalchemy import bindparam, delete, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from storage.db import Conflict
+from storage.direct import Prepared
 from storage.tables import audit, conversations, insert_unless_present, processed_messages
 
 
@@ -41,7 +41,7 @@ class Conversation:
         return f"Conversation(id={self.id!r}, channel={self.channel!r}, version={self.version})"
 
 
-def _conversation(row: RowMapping) -> Conversation:
+def _conversation(row: Mapping[str, Any]) -> Conversation:
     return Conversation(
         id=row["id"],
         channel=row["channel"],
@@ -57,37 +57,40 @@ def _conversation(row: RowMapping) -> Conversation:
 
 # The statements of every turn are built once, with bind parameters: SQLAlchemy then skips building them
 # and their cache keys on each call (a quarter of its share of a turn, bench/NOTES.md).
-_FIND = select(conversations).where(
+# On SQLite they run on the driver directly (storage.direct).
+_FIND_QUERY = select(conversations).where(
     conversations.c.channel == bindparam("channel"), conversations.c.address == bindparam("address")
 )
-_FIND_LOCKED = _FIND.with_for_update()
-_GET = select(conversations).where(conversations.c.id == bindparam("id"))
-_GET_LOCKED = _GET.with_for_update()
-_CREATE = insert(conversations)
-_SAVE = update(conversations).where(
-    conversations.c.id == bindparam("b_id"), conversations.c.version == bindparam("b_version")
+_FIND = Prepared(_FIND_QUERY)
+_FIND_LOCKED = Prepared(_FIND_QUERY.with_for_update())
+_GET_QUERY = select(conversations).where(conversations.c.id == bindparam("id"))
+_GET = Prepared(_GET_QUERY)
+_GET_LOCKED = Prepared(_GET_QUERY.with_for_update())
+_CREATE = Prepared(insert(conversations))
+_SAVE = Prepared(
+    update(conversations).where(
+        conversations.c.id == bindparam("b_id"), conversations.c.version == bindparam("b_version")
+    )
 )
 _PROCESSED = {
-    dialect: statement.returning(processed_messages.c.id)
+    dialect: Prepared(statement.returning(processed_messages.c.id))
     for dialect, statement in insert_unless_present(processed_messages, ["channel", "message_id"]).items()
 }
-_AUDIT = insert(audit)
-_PROCESSED_IN = select(processed_messages.c.conversation_id).where(
-    processed_messages.c.channel == bindparam("channel"),
-    processed_messages.c.message_id == bindparam("message_id"),
+_AUDIT = Prepared(insert(audit))
+_PROCESSED_IN = Prepared(
+    select(processed_messages.c.conversation_id).where(
+        processed_messages.c.channel == bindparam("channel"),
+        processed_messages.c.message_id == bindparam("message_id"),
+    )
 )
 
 
 async def _one(
-    conn: AsyncConnection, query: Select[Any], locked: Select[Any], params: dict[str, Any]
+    conn: AsyncConnection, query: Prepared, locked: Prepared, params: dict[str, Any]
 ) -> Conversation | None:
     """One conversation row; on PostgreSQL it stays locked (``locked``) until commit."""
-    row = (
-        (await conn.execute(locked if conn.dialect.name == "postgresql" else query, params))
-        .mappings()
-        .first()
-    )
-    return None if row is None else _conversation(row)
+    rows = (await (locked if conn.dialect.name == "postgresql" else query).execute(conn, params)).mappings()
+    return _conversation(rows[0]) if rows else None
 
 
 async def find(conn: AsyncConnection, channel: str, address: str) -> Conversation | None:
@@ -115,8 +118,8 @@ async def create(
         created_at=now,
         last_activity_at=now,
     )
-    await conn.execute(
-        _CREATE,
+    await _CREATE.execute(
+        conn,
         {
             "id": conversation.id,
             "channel": channel,
@@ -161,7 +164,7 @@ async def save(
         values["last_activity_at"] = now
     if not isinstance(password_hash, Keep):
         values["password_hash"] = password_hash
-    result = await conn.execute(_SAVE, values)
+    result = await _SAVE.execute(conn, values)
     if result.rowcount != 1:
         raise Conflict("conversation changed by a concurrent transaction")
     return conversation.version + 1
@@ -233,7 +236,7 @@ async def seen(conn: AsyncConnection, channel: str, message_id: str) -> bool:
 
 async def processed_in(conn: AsyncConnection, channel: str, message_id: str) -> str | None:
     """The conversation an inbound message id was processed in, if it was."""
-    found = await conn.execute(_PROCESSED_IN, {"channel": channel, "message_id": message_id})
+    found = await _PROCESSED_IN.execute(conn, {"channel": channel, "message_id": message_id})
     value = found.scalar()
     return None if value is None else str(value)
 
@@ -253,7 +256,7 @@ async def record_processed(
         "conversation_id": conversation_id,
         "processed_at": now,
     }
-    return (await conn.execute(statement, params)).first() is not None
+    return (await statement.execute(conn, params)).first() is not None
 
 
 async def forget_processed(conn: AsyncConnection, before: datetime) -> int:
@@ -277,7 +280,7 @@ async def record_audit(
         for event, field_id in events
     ]
     if rows:
-        await conn.execute(_AUDIT, rows)
+        await _AUDIT.execute(conn, rows)
 
 
 async def audit_trail(conn: AsyncConnection, conversation_id: str) -> list[tuple[str, str | None]]:

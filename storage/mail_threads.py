@@ -11,15 +11,15 @@ SHA-256 of the address (`sender_hash`); the rate-limit tables only ever hold tha
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import bindparam, delete, insert, select, update
-from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from storage.direct import Prepared
 from storage.tables import (
     conversations,
     insert_unless_present,
@@ -33,9 +33,10 @@ from storage.tables import (
 
 MAX_ID_LENGTH = 255  # the message id columns
 
-# The statements of a mail turn are built once, with bind parameters (as in storage.conversations).
-_CREATE_THREAD = insert(mail_threads)
-_FIND_THREAD = select(mail_threads).where(mail_threads.c.reply_key == bindparam("reply_key"))
+# The statements of a mail turn are built once, with bind parameters (as in storage.conversations); those
+# without an IN list run on the driver directly on SQLite (storage.direct).
+_CREATE_THREAD = Prepared(insert(mail_threads))
+_FIND_THREAD = Prepared(select(mail_threads).where(mail_threads.c.reply_key == bindparam("reply_key")))
 _BY_SENT_IDS = (
     select(mail_threads)
     .join(mail_sent_ids, mail_sent_ids.c.reply_key == mail_threads.c.reply_key)
@@ -43,9 +44,11 @@ _BY_SENT_IDS = (
     .order_by(mail_sent_ids.c.created_at.desc())
     .limit(1)
 )
-_BY_FIRST_MESSAGE = select(mail_threads).where(
-    mail_threads.c.first_message_id == bindparam("message_id"),
-    mail_threads.c.sender_hash == bindparam("sender_hash"),
+_BY_FIRST_MESSAGE = Prepared(
+    select(mail_threads).where(
+        mail_threads.c.first_message_id == bindparam("message_id"),
+        mail_threads.c.sender_hash == bindparam("sender_hash"),
+    )
 )
 _OPEN_THREADS = (
     select(mail_threads, conversations.c.last_activity_at)
@@ -56,17 +59,23 @@ _OPEN_THREADS = (
     )
     .order_by(conversations.c.last_activity_at.desc())
 )
-_NOTE_INBOUND = update(mail_threads).where(mail_threads.c.reply_key == bindparam("b_reply_key"))
-_RECORD_SENT = insert_unless_present(mail_sent_ids, ["message_id"])
-_SENT = select(mail_sent_ids.c.message_id).where(mail_sent_ids.c.reply_key == bindparam("reply_key"))
-_SENT_EXCLUDING = _SENT.where(mail_sent_ids.c.message_id != bindparam("excluding"))
-_STORE_INBOUND = insert(mail_inbox).returning(mail_inbox.c.id)
-_FINISH_INBOUND = delete(mail_inbox).where(mail_inbox.c.id == bindparam("id"))
-_SENDER_WINDOW = select(mail_senders.c.window_started_at, mail_senders.c.window_count).where(
-    mail_senders.c.sender_hash == bindparam("sender_hash")
+_NOTE_INBOUND = Prepared(update(mail_threads).where(mail_threads.c.reply_key == bindparam("b_reply_key")))
+_RECORD_SENT = {
+    dialect: Prepared(statement)
+    for dialect, statement in insert_unless_present(mail_sent_ids, ["message_id"]).items()
+}
+_SENT_QUERY = select(mail_sent_ids.c.message_id).where(mail_sent_ids.c.reply_key == bindparam("reply_key"))
+_SENT = Prepared(_SENT_QUERY)
+_SENT_EXCLUDING = Prepared(_SENT_QUERY.where(mail_sent_ids.c.message_id != bindparam("excluding")))
+_STORE_INBOUND = Prepared(insert(mail_inbox).returning(mail_inbox.c.id))
+_FINISH_INBOUND = Prepared(delete(mail_inbox).where(mail_inbox.c.id == bindparam("id")))
+_SENDER_WINDOW = Prepared(
+    select(mail_senders.c.window_started_at, mail_senders.c.window_count).where(
+        mail_senders.c.sender_hash == bindparam("sender_hash")
+    )
 )
-_NEW_WINDOW = insert(mail_senders)
-_COUNT_WINDOW = update(mail_senders).where(mail_senders.c.sender_hash == bindparam("b_sender_hash"))
+_NEW_WINDOW = Prepared(insert(mail_senders))
+_COUNT_WINDOW = Prepared(update(mail_senders).where(mail_senders.c.sender_hash == bindparam("b_sender_hash")))
 
 
 def sender_hash(address: str) -> str:
@@ -100,7 +109,7 @@ class MailThread:
         )
 
 
-def _thread(row: RowMapping) -> MailThread:
+def _thread(row: Mapping[Any, Any]) -> MailThread:
     references = row["references"] or []
     return MailThread(
         reply_key=row["reply_key"],
@@ -141,7 +150,7 @@ async def create_thread(
         "created_at": now,
         "updated_at": now,
     }
-    await conn.execute(_CREATE_THREAD, values)
+    await _CREATE_THREAD.execute(conn, values)
     return MailThread(
         reply_key=reply_key,
         conversation_id=conversation_id,
@@ -157,8 +166,8 @@ async def create_thread(
 
 
 async def find_thread(conn: AsyncConnection, reply_key: str) -> MailThread | None:
-    row = (await conn.execute(_FIND_THREAD, {"reply_key": reply_key})).mappings().first()
-    return None if row is None else _thread(row)
+    rows = (await _FIND_THREAD.execute(conn, {"reply_key": reply_key})).mappings()
+    return _thread(rows[0]) if rows else None
 
 
 async def thread_by_sent_ids(conn: AsyncConnection, message_ids: Sequence[str]) -> MailThread | None:
@@ -173,8 +182,8 @@ async def thread_by_sent_ids(conn: AsyncConnection, message_ids: Sequence[str]) 
 async def thread_by_first_message(conn: AsyncConnection, message_id: str, sender: str) -> MailThread | None:
     """The thread this very mail opened before (a retry after a crash between two transactions)."""
     values = {"message_id": message_id, "sender_hash": sender_hash(sender)}
-    row = (await conn.execute(_BY_FIRST_MESSAGE, values)).mappings().first()
-    return None if row is None else _thread(row)
+    rows = (await _BY_FIRST_MESSAGE.execute(conn, values)).mappings()
+    return _thread(rows[0]) if rows else None
 
 
 async def open_threads(
@@ -204,21 +213,21 @@ async def record_inbound(
     }
     if message_id is not None:
         values["last_message_id"] = message_id
-    await conn.execute(_NOTE_INBOUND, values)
+    await _NOTE_INBOUND.execute(conn, values)
 
 
 async def record_sent(conn: AsyncConnection, reply_key: str, message_id: str, now: datetime) -> None:
     """Remember a Message-ID the bot sent in a thread; a second send of the same mail (an outbox row
     retried after a crash between sending and settling) keeps the first record."""
     values = {"message_id": message_id, "reply_key": reply_key, "created_at": now}
-    await conn.execute(_RECORD_SENT[conn.dialect.name], values)
+    await _RECORD_SENT[conn.dialect.name].execute(conn, values)
 
 
 async def sent_count(conn: AsyncConnection, reply_key: str, *, excluding: str | None = None) -> int:
     """How many mails the bot sent in a thread (``excluding`` one Message-ID: the mail being sent)."""
     if excluding is None:
-        return len((await conn.execute(_SENT, {"reply_key": reply_key})).all())
-    return len((await conn.execute(_SENT_EXCLUDING, {"reply_key": reply_key, "excluding": excluding})).all())
+        return len((await _SENT.execute(conn, {"reply_key": reply_key})).rows)
+    return len((await _SENT_EXCLUDING.execute(conn, {"reply_key": reply_key, "excluding": excluding})).rows)
 
 
 async def purge_threads(conn: AsyncConnection) -> int:
@@ -277,8 +286,8 @@ async def store_inbound(
         "attempts": 0 if claimed_until is None else 1,
         "claimed_until": now if claimed_until is None else claimed_until,
     }
-    result = await conn.execute(_STORE_INBOUND, values)
-    return int(result.scalar_one())
+    result = await _STORE_INBOUND.execute(conn, values)
+    return int(result.scalar())
 
 
 async def claim_inbound(
@@ -311,7 +320,7 @@ async def claim_inbound(
 
 async def finish_inbound(conn: AsyncConnection, inbox_id: int) -> None:
     """Processed (or given up): the raw mail goes."""
-    await conn.execute(_FINISH_INBOUND, {"id": inbox_id})
+    await _FINISH_INBOUND.execute(conn, {"id": inbox_id})
 
 
 async def retry_inbound(conn: AsyncConnection, inbox_id: int, at: datetime) -> None:
@@ -359,16 +368,16 @@ async def count_arrival(conn: AsyncConnection, sender: str, now: datetime, windo
     """Count one mail from ``sender`` in the current window (a new one starts after ``window``); returns
     how many arrived in it, this one included."""
     key = sender_hash(sender)
-    row = (await conn.execute(_SENDER_WINDOW, {"sender_hash": key})).first()
+    row = (await _SENDER_WINDOW.execute(conn, {"sender_hash": key})).first()
     if row is None:
-        await conn.execute(_NEW_WINDOW, {"sender_hash": key, "window_started_at": now, "window_count": 1})
+        await _NEW_WINDOW.execute(conn, {"sender_hash": key, "window_started_at": now, "window_count": 1})
         return 1
     started, count = row[0], int(row[1])
     if now - started >= window:
         started, count = now, 0
     count += 1
     values = {"b_sender_hash": key, "window_started_at": started, "window_count": count}
-    await conn.execute(_COUNT_WINDOW, values)
+    await _COUNT_WINDOW.execute(conn, values)
     return count
 
 

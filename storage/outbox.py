@@ -20,6 +20,7 @@ from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.sql.elements import ColumnElement
 
+from storage.direct import Prepared
 from storage.tables import outbox
 
 ENQUEUED = "regbot.outbox.enqueued"
@@ -66,8 +67,9 @@ def _item(row: RowMapping) -> OutboxItem:
     )
 
 
-_ENQUEUE = insert(outbox).returning(outbox.c.id)
-_SETTLE = update(outbox).where(outbox.c.id == bindparam("b_id"))
+# A turn's statements run on the driver directly on SQLite (storage.direct).
+_ENQUEUE = Prepared(insert(outbox).returning(outbox.c.id))
+_SETTLE = Prepared(update(outbox).where(outbox.c.id == bindparam("b_id")))
 
 
 async def enqueue(
@@ -85,8 +87,8 @@ async def enqueue(
     """A new row; with ``claimed_until`` it is claimed by the caller at once (its first attempt, leased
     until then), to be sent straight after the commit instead of by the delivery loop."""
     conn.info[ENQUEUED] = conn.info.get(ENQUEUED, 0) + 1
-    result = await conn.execute(
-        _ENQUEUE,
+    result = await _ENQUEUE.execute(
+        conn,
         {
             "conversation_id": conversation_id,
             "kind": kind,
@@ -100,11 +102,11 @@ async def enqueue(
             "created_at": now,
         },
     )
-    return int(result.scalar_one())
+    return int(result.scalar())
 
 
 _EARLIER = outbox.alias("earlier")
-_WAITING = (
+_WAITING = Prepared(
     select(_EARLIER.c.id)
     .where(
         _EARLIER.c.conversation_id == bindparam("conversation_id"),
@@ -118,7 +120,7 @@ _WAITING = (
 async def has_queued(conn: AsyncConnection, conversation_id: str, recipient: str) -> bool:
     """Whether a row of the conversation for ``recipient`` is still queued (new rows must wait behind it)."""
     params = {"conversation_id": conversation_id, "recipient": recipient}
-    return (await conn.execute(_WAITING, params)).first() is not None
+    return (await _WAITING.execute(conn, params)).first() is not None
 
 
 def _route_filter(routes: Sequence[Route]) -> ColumnElement[bool]:
@@ -207,7 +209,7 @@ async def mark_delivered(
         }
         for outbox_id, location in rows
     ]
-    await conn.execute(_SETTLE, settled)
+    await _SETTLE.execute(conn, settled)
 
 
 async def schedule_retry(

@@ -61,6 +61,11 @@ class InlineConnection(aiosqlite.Connection):
             raise ValueError("Connection closed")
         return fn(*args, **kwargs)
 
+    @property
+    def sqlite(self) -> sqlite3.Connection | None:
+        """The `sqlite3.Connection` itself (`storage.direct` runs a turn's statements on it)."""
+        return self._connection
+
     def stop(self) -> None:
         self._running = False
         if self._connection is not None:
