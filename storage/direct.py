@@ -17,7 +17,6 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
 from sqlalchemy.engine import Dialect
@@ -26,7 +25,6 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.sql import ClauseElement
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.expression import Executable
-from sqlalchemy.types import TypeEngine
 
 RAW_SQLITE = "regbot_sqlite3"
 """Key in a connection's ``info``: the `sqlite3.Connection` under it (set by `storage.db.Database`)."""
@@ -141,40 +139,9 @@ def _compile(statement: ClauseElement, dialect: Dialect, keys: tuple[str, ...], 
             if bind.required:
                 raise ValueError(f"parameter {name} is required")
             fixed[name] = bind.effective_value
-        binds.append(_bind_processor(bind.type, dialect))
+        binds.append(bind.type.dialect_impl(dialect).bind_processor(dialect))
     results = tuple(
         column.type.dialect_impl(dialect).result_processor(dialect, None)
         for column in getattr(statement, "exported_columns", ())
     )
     return _Form(compiled.string, tuple(compiled.positiontup), tuple(binds), fixed, results)
-
-
-_DATETIME_BINDS: dict[tuple[str, str], Processor] = {}
-
-
-def _bind_processor(type_: TypeEngine[Any], dialect: Dialect) -> Processor:
-    """The type's own bind processor.  A turn binds the same ``now`` five to ten times (created, updated,
-    queued, audited …), so datetime processors remember their last value (the object itself, which is
-    immutable and kept alive by the cache, so identity is enough)."""
-    process = type_.dialect_impl(dialect).bind_processor(dialect)
-    if process is None or type_.python_type is not datetime:
-        return process
-    key = (dialect.name, repr(type_))  # the type with its arguments
-    shared = _DATETIME_BINDS.get(key)
-    if shared is None:
-        shared = _DATETIME_BINDS[key] = _remember_last(process)
-    return shared
-
-
-def _remember_last(process: Callable[[Any], Any]) -> Callable[[Any], Any]:
-    last: list[Any] = [_NOTHING, None]
-
-    def remembered(value: Any) -> Any:
-        if value is not last[0]:
-            last[0], last[1] = value, process(value)
-        return last[1]
-
-    return remembered
-
-
-_NOTHING = object()
