@@ -18,9 +18,10 @@ import sqlite3
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
+from weakref import WeakKeyDictionary
 
 from sqlalchemy.engine import Dialect
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, StatementError
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.sql import ClauseElement
 from sqlalchemy.sql.compiler import SQLCompiler
@@ -78,8 +79,8 @@ class Executed:
 
 class Prepared:
     """A Core statement run the quick way on SQLite (see the module's docstring), as SQLAlchemy would
-    run it elsewhere.  Expanding (``IN``) parameters are not supported: keep such statements on
-    ``conn.execute``."""
+    run it elsewhere.  Parameters SQLAlchemy renders at execution (``IN`` lists) are not supported: keep
+    such statements on ``conn.execute``.  Connection events and execution options do not apply."""
 
     def __init__(self, statement: Executable) -> None:
         assert isinstance(statement, ClauseElement)
@@ -87,35 +88,45 @@ class Prepared:
         self.columns: tuple[str, ...] = tuple(
             str(column.key) for column in getattr(statement, "exported_columns", ())
         )
-        self._forms: dict[tuple[str, tuple[str, ...], bool], _Form] = {}
+        # Per dialect object (its engine's options, e.g. a JSON serialiser, go into the processors).
+        self._forms: WeakKeyDictionary[Dialect, dict[tuple[tuple[str, ...], bool], _Form]] = (
+            WeakKeyDictionary()
+        )
 
     async def execute(self, conn: AsyncConnection, params: Params | Sequence[Params]) -> Executed:
         """Run with one set of values, or with several (executemany; then no rows are returned)."""
         batch: list[Params] = [params] if isinstance(params, Mapping) else list(params)
         many = not isinstance(params, Mapping)
+        if not batch:  # (SQLAlchemy would run the statement once, without values)
+            return Executed([], 0, self.columns)
         raw = conn.info.get(RAW_SQLITE)
         if raw is None:
             result = await conn.execute(self.statement, batch if many else batch[0])
             rows = [tuple(row) for row in result.all()] if result.returns_rows else []
             return Executed(rows, result.rowcount, self.columns)
-        if not batch:
-            return Executed([], 0, self.columns)
         form = self._form(conn.dialect, batch[0], many)
         try:
+            values = [form.values(p) for p in batch]
+        except (ValueError, TypeError, KeyError) as error:  # a value its column refuses: as SQLAlchemy
+            raise StatementError(str(error), form.sql, None, error) from error
+        try:
             if many:
-                cursor = raw.executemany(form.sql, [form.values(p) for p in batch])
+                cursor = raw.executemany(form.sql, values)
                 return Executed([], cursor.rowcount, self.columns)
-            cursor = raw.execute(form.sql, form.values(batch[0]))
+            cursor = raw.execute(form.sql, values[0])
             rows = [form.row(row) for row in cursor.fetchall()] if cursor.description else []
             return Executed(rows, cursor.rowcount, self.columns)
         except sqlite3.Error as error:
             raise DBAPIError.instance(form.sql, None, error, sqlite3.Error, dialect=conn.dialect) from error
 
     def _form(self, dialect: Dialect, params: Params, many: bool) -> _Form:
-        key = (dialect.name, tuple(sorted(params)), many)
-        form = self._forms.get(key)
+        forms = self._forms.get(dialect)
+        if forms is None:
+            forms = self._forms[dialect] = {}
+        key = (tuple(sorted(params)), many)
+        form = forms.get(key)
         if form is None:
-            form = self._forms[key] = _compile(self.statement, dialect, key[1], many)
+            form = forms[key] = _compile(self.statement, dialect, key[0], many)
         return form
 
 
@@ -124,6 +135,11 @@ def _compile(statement: ClauseElement, dialect: Dialect, keys: tuple[str, ...], 
     assert isinstance(compiled, SQLCompiler)
     if compiled.positiontup is None:
         raise ValueError(f"{dialect.name}: not a positional parameter style")
+    if compiled.literal_execute_params or compiled.post_compile_params:
+        raise ValueError(
+            "parameters SQLAlchemy renders at execution (expanding IN lists, literal_execute) are not "
+            "supported: run such a statement with conn.execute"
+        )
     fixed: dict[str, Any] = {}
     for column in (*compiled.insert_prefetch, *compiled.update_prefetch):
         default = column.default if column in compiled.insert_prefetch else column.onupdate
@@ -133,8 +149,6 @@ def _compile(statement: ClauseElement, dialect: Dialect, keys: tuple[str, ...], 
     binds: list[Processor] = []
     for name in compiled.positiontup:
         bind = compiled.binds[name]
-        if bind.expanding:
-            raise ValueError(f"parameter {name}: expanding parameters are not supported")
         if name not in keys and name not in fixed:
             if bind.required:
                 raise ValueError(f"parameter {name} is required")

@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 from sqlalchemy import bindparam, insert, select, text
+from sqlalchemy.exc import StatementError
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from storage import conversations, mail_threads, outbox
@@ -205,3 +206,38 @@ async def test_statements_with_expanding_parameters_are_refused_on_the_direct_pa
                 await prepared.execute(conn, {"events": ["a"]})
     finally:
         await db.dispose()
+
+
+async def test_statements_sqlalchemy_finishes_at_execution_are_refused_on_the_direct_path(
+    tmp_path: Path,
+) -> None:
+    literal = Prepared(select(audit.c.id).where(audit.c.event == bindparam("event", literal_execute=True)))
+    db = Database.open(f"sqlite+aiosqlite:///{tmp_path / 'x.sqlite3'}")
+    try:
+        with pytest.raises(ValueError, match="at execution"):
+            async with db.read() as conn:
+                await literal.execute(conn, {"event": "a"})
+    finally:
+        await db.dispose()
+
+
+async def test_an_empty_batch_writes_nothing_on_either_database(db: Database) -> None:
+    async with db.transaction() as conn:
+        done = await Prepared(insert(audit)).execute(conn, [])
+        assert (done.rows, done.rowcount) == ([], 0)
+    async with db.read() as conn:
+        assert (await conn.execute(text("SELECT count(*) FROM audit"))).scalar() == 0
+
+
+async def test_a_value_its_column_refuses_is_a_statement_error_on_either_database(db: Database) -> None:
+    add = Prepared(insert(audit))
+    naive = datetime(2025, 4, 1, 9, 30)  # UTCDateTime refuses naive datetimes
+    with pytest.raises(StatementError, match="naive datetime"):
+        async with db.transaction() as conn:
+            await add.execute(conn, {"conversation_id": None, "event": "x", "at": naive})
+    with pytest.raises(StatementError, match="naive datetime"):
+        async with db.transaction() as conn:
+            rows = [{"conversation_id": None, "event": "x", "at": at} for at in (NOW, naive)]
+            await add.execute(conn, rows)
+    async with db.read() as conn:
+        assert (await conn.execute(text("SELECT count(*) FROM audit"))).scalar() == 0
