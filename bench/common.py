@@ -11,8 +11,8 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable, Iterator, Sequence
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -30,6 +30,7 @@ class Figures:
     count: int
     seconds: float
     latencies: tuple[float, ...] = ()
+    server_cpu: float = 0.0  # CPU seconds the server process spent meanwhile (`measured_cpu`)
 
     @property
     def rate(self) -> float:
@@ -49,6 +50,25 @@ class Figures:
     @property
     def p99_ms(self) -> float:
         return self.percentile(99) * 1000
+
+    @property
+    def cpu_ms(self) -> float:
+        """The server's CPU time per finished event: on two shared cores the clearer comparison, as the
+        driver and the mock (or relay) are left out."""
+        return self.server_cpu / self.count * 1000 if self.count else float("nan")
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process so far (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+async def measured_cpu(pid: int, run: Awaitable[Figures]) -> Figures:
+    """``run``'s figures with the CPU time process ``pid`` spent while it ran."""
+    before = cpu_seconds(pid)
+    figures = await run
+    return replace(figures, server_cpu=cpu_seconds(pid) - before)
 
 
 def free_port() -> int:
@@ -173,3 +193,9 @@ class Rounds:
         if not ratios:
             return "n/a"
         return f"{ratios[len(ratios) // 2]:.1f}× ({ratios[0]:.1f}–{ratios[-1]:.1f}×)"
+
+    def cpu(self) -> str:
+        """Median server CPU per event of each side, and regbot's as a multiple of the bare one's."""
+        bare = sorted(run.cpu_ms for run in self.bare)[len(self.bare) // 2]
+        ours = sorted(run.cpu_ms for run in self.ours)[len(self.ours) // 2]
+        return f"{bare:.2f} / {ours:.2f} ms ({ours / bare:.1f}×)" if bare > 0 else "n/a"

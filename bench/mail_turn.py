@@ -23,7 +23,18 @@ from typing import cast
 
 import aiosmtplib
 
-from bench.common import LOOPBACK, PYTHON, ROUNDS, Figures, Rounds, child, child_env, free_port, wait_port
+from bench.common import (
+    LOOPBACK,
+    PYTHON,
+    ROUNDS,
+    Figures,
+    Rounds,
+    child,
+    child_env,
+    free_port,
+    measured_cpu,
+    wait_port,
+)
 
 BOT = "register@bench.example.jp"
 MAIL_SECONDS = 60.0
@@ -102,13 +113,14 @@ def eml_count(folder: Path) -> Callable[[], int]:
 
 
 @asynccontextmanager
-async def bare_sink(folder: Path) -> AsyncIterator[int]:
+async def bare_sink(folder: Path) -> AsyncIterator[tuple[int, int]]:
+    """The parsing sink in a subprocess; yields its SMTP port and its pid."""
     port = free_port()
     with child(
         [PYTHON, "-m", "bench.bare_smtp", str(port)], child_env(), folder / "bare_smtp.log"
     ) as process:
         await wait_port(port, process=process)
-        yield port
+        yield port, process.pid
 
 
 def regbot_mail_env(folder: Path, smtp_port: int, outbox: Path) -> dict[str, str]:
@@ -123,12 +135,13 @@ def regbot_mail_env(folder: Path, smtp_port: int, outbox: Path) -> dict[str, str
 
 
 @asynccontextmanager
-async def regbot_mail(folder: Path) -> AsyncIterator[tuple[int, Path]]:
+async def regbot_mail(folder: Path) -> AsyncIterator[tuple[int, Path, int]]:
+    """`regbot serve` taking mail; yields its SMTP port, its outbox folder and its pid."""
     smtp_port, outbox = free_port(), folder / "outbox"
     env = regbot_mail_env(folder, smtp_port, outbox)
     with child([PYTHON, "-m", "bot.cli", "serve"], env, folder / "serve.log", cwd=folder) as process:
         await wait_port(smtp_port, process=process)
-        yield smtp_port, outbox
+        yield smtp_port, outbox, process.pid
 
 
 async def measure(count: int = 600, concurrency: int = 8) -> Rounds:
@@ -137,13 +150,14 @@ async def measure(count: int = 600, concurrency: int = 8) -> Rounds:
     ours: list[Figures] = []
     with tempfile.TemporaryDirectory(prefix="regbot-bench-mail-") as tmp:
         folder = Path(tmp)
-        async with bare_sink(folder) as sink_port, regbot_mail(folder) as (port, outbox):
+        async with bare_sink(folder) as (sink_port, sink_pid), regbot_mail(folder) as (port, outbox, pid):
             counter = eml_count(outbox)
             await send_mails(sink_port, count=40, concurrency=concurrency)
             await send_mails(port, count=40, concurrency=concurrency, done=counter)
             for _ in range(ROUNDS):
-                bare.append(await send_mails(sink_port, count=count, concurrency=concurrency, label="bare"))
-                ours.append(await _regbot_round(port, counter, count, concurrency))
+                sink_run = send_mails(sink_port, count=count, concurrency=concurrency, label="bare")
+                bare.append(await measured_cpu(sink_pid, sink_run))
+                ours.append(await measured_cpu(pid, _regbot_round(port, counter, count, concurrency)))
     return Rounds(tuple(bare), tuple(ours))
 
 
@@ -158,13 +172,15 @@ def table(rounds: Rounds, concurrency: int) -> list[str]:
     bare, ours = rounds.bare_median, rounds.ours_median
     return [
         "| senders | bare aiosmtpd + parse: mails/s (SMTP p50) "
-        "| regbot serve, until the reply .eml: mails/s (SMTP p50) | ratio (target ≥ 50 %) |",
-        "|---:|---|---|---:|",
+        "| regbot serve, until the reply .eml: mails/s (SMTP p50) | ratio (target ≥ 50 %) "
+        "| server CPU per mail: sink / regbot |",
+        "|---:|---|---|---:|---:|",
         f"| {concurrency} | {bare.rate:,.0f}/s ({bare.p50_ms:.1f} ms, n={bare.count}) "
-        f"| {ours.rate:,.0f}/s ({ours.p50_ms:.1f} ms, n={ours.count}) | {rounds.throughput_ratio()} |",
+        f"| {ours.rate:,.0f}/s ({ours.p50_ms:.1f} ms, n={ours.count}) | {rounds.throughput_ratio()} "
+        f"| {rounds.cpu()} |",
         "",
         f"{ROUNDS} rounds, the sink and regbot alternating; shown: each side's median run, and the median"
-        " of the per-round ratios with their range.",
+        " of the per-round ratios with their range; server CPU per mail read from /proc.",
     ]
 
 

@@ -41,6 +41,7 @@ from bench.common import (
     child,
     child_env,
     free_port,
+    measured_cpu,
     wait_port,
 )
 from bench.mock_slack import BenchSlack
@@ -169,12 +170,13 @@ class Answers:
 
 
 @asynccontextmanager
-async def bare_bolt(mock: BenchSlack, folder: Path) -> AsyncIterator[str]:
+async def bare_bolt(mock: BenchSlack, folder: Path) -> AsyncIterator[tuple[str, int]]:
+    """The bare bolt echo in a subprocess; yields its events URL and its pid."""
     port = free_port()
     args = [PYTHON, "-m", "bench.bare_slack", str(port), mock.url, SIGNING_SECRET]
     with child(args, child_env(), folder / "bare_slack.log") as process:
         await wait_port(port, process=process)
-        yield f"http://{LOOPBACK}:{port}/slack/events"
+        yield f"http://{LOOPBACK}:{port}/slack/events", process.pid
 
 
 def regbot_env(
@@ -221,7 +223,13 @@ async def measure(levels: Sequence[tuple[int, int]] = DEFAULT_LEVELS) -> dict[st
     try:
         with tempfile.TemporaryDirectory(prefix="regbot-bench-slack-") as tmp:
             folder = Path(tmp)
-            async with bare_bolt(mock, folder) as bare_url, regbot_serve(mock, folder) as (our_url, _):
+            async with (
+                bare_bolt(mock, folder) as (bare_url, bare_pid),
+                regbot_serve(mock, folder) as (
+                    our_url,
+                    our_pid,
+                ),
+            ):
                 await warm_up(bare_url, mock)
                 await warm_up(our_url, mock)
                 for kind in ("first", "answer"):
@@ -239,11 +247,14 @@ async def measure(levels: Sequence[tuple[int, int]] = DEFAULT_LEVELS) -> dict[st
                     for concurrency, count in levels:
                         runs: dict[str, list[Figures]] = {"bare": [], "regbot": []}
                         for _ in range(ROUNDS):
-                            for name, url in (("bare", bare_url), ("regbot", our_url)):
+                            for name, url, pid in (
+                                ("bare", bare_url, bare_pid),
+                                ("regbot", our_url, our_pid),
+                            ):
                                 label = f"{name} {kind} c={concurrency}"
                                 if kind == "first" or name == "bare":
                                     text = "こんにちは" if kind == "first" else BRANCH_A[0]
-                                    figures = await drive(
+                                    run = drive(
                                         url,
                                         mock,
                                         concurrency=concurrency,
@@ -252,7 +263,7 @@ async def measure(levels: Sequence[tuple[int, int]] = DEFAULT_LEVELS) -> dict[st
                                         label=label,
                                     )
                                 else:
-                                    figures = await drive(
+                                    run = drive(
                                         url,
                                         mock,
                                         concurrency=concurrency,
@@ -261,7 +272,7 @@ async def measure(levels: Sequence[tuple[int, int]] = DEFAULT_LEVELS) -> dict[st
                                         text=answers.next_answer,
                                         label=label,
                                     )
-                                runs[name].append(figures)
+                                runs[name].append(await measured_cpu(pid, run))
                         results[kind].append(Rounds(tuple(runs["bare"]), tuple(runs["regbot"])))
     finally:
         await mock.stop()
@@ -277,8 +288,9 @@ TITLES = {
 def table(results: Sequence[Rounds], levels: Sequence[tuple[int, int]]) -> list[str]:
     rows = [
         "| concurrent | bare bolt echo: events/s, p50, p99 | regbot serve: events/s, p50, p99 "
-        "| throughput ratio (target ≥ 50 %) | p99 ratio (target ≤ 2×) |",
-        "|---:|---|---|---:|---:|",
+        "| throughput ratio (target ≥ 50 %) | p99 ratio (target ≤ 2×) "
+        "| server CPU per event: echo / regbot |",
+        "|---:|---|---|---:|---:|---:|",
     ]
     for (concurrency, _), rounds in zip(levels, results, strict=True):
         bare, ours = rounds.bare_median, rounds.ours_median
@@ -286,7 +298,7 @@ def table(results: Sequence[Rounds], levels: Sequence[tuple[int, int]]) -> list[
             f"| {concurrency} "
             f"| {bare.rate:,.0f}/s, {bare.p50_ms:.1f} ms, {bare.p99_ms:.1f} ms (n={bare.count}) "
             f"| {ours.rate:,.0f}/s, {ours.p50_ms:.1f} ms, {ours.p99_ms:.1f} ms (n={ours.count}) "
-            f"| {rounds.throughput_ratio()} | {rounds.p99_ratio()} |"
+            f"| {rounds.throughput_ratio()} | {rounds.p99_ratio()} | {rounds.cpu()} |"
         )
     return rows
 
@@ -297,7 +309,9 @@ def tables(results: dict[str, list[Rounds]], levels: Sequence[tuple[int, int]]) 
         lines += [f"**{title}**", "", *table(results[kind], levels), ""]
     lines.append(
         f"Each level ran {ROUNDS} times, the echo and regbot alternating; shown: each side's median run, and"
-        " the median of the per-round ratios with their range."
+        " the median of the per-round ratios with their range.  Server CPU: the server process's CPU time"
+        " per event, median over the rounds, read from /proc (the driver and the mock Web API, on the same"
+        " two cores, left out)."
     )
     return lines
 
