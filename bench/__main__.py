@@ -116,7 +116,7 @@ def main() -> None:
     out += section(
         "Scale: a turn with 100 / 10 000 / 100 000 stored conversations (16 at a time)",
         "python -m bench.scale",
-        scale.table(asyncio.run(scale.measure(sizes, 400)), sizes),
+        scale.table(asyncio.run(scale.measure(sizes, scale.TURNS)), sizes),
     )
     print("\n".join(out[-8:]), flush=True)
 

@@ -3,8 +3,10 @@ by side; and the memory of a `regbot serve` process serving 10 000 open conversa
 
 Conversations are seeded in bulk with SQL (executemany), not through the service: each is a Slack DM in
 the middle of a registration (awaiting 名, 姓 already given), as the engine itself would have left it.
-A turn is `Service.handle` with the next answer, in-process, 16 at a time, each on a different stored
-conversation: one transaction (load, step, save, outbox row, processed id, audit).
+A turn is `Service.handle`, in-process, 16 at a time, on a stored conversation: one transaction (load,
+step, save, outbox row, processed id, audit).  Each measured conversation is told 名 and then 戻る, so
+that every round and every size measure the same turns.  One database per size, the sizes measured in
+turn, round after round.
 
 "Open" for the memory figure: conversations in progress in the database that the running server serves.
 The server keeps no per-conversation state in memory (every turn loads it); what it does cache is bounded
@@ -12,7 +14,7 @@ The server keeps no per-conversation state in memory (every turn loads it); what
 the RSS of `regbot serve` after it has served a turn for each of them (bounded run: a sample, see the
 table), next to its RSS before.
 
-    python -m bench.scale [--sizes 100,10000,100000] [--turns 400] [--no-postgres]
+    python -m bench.scale [--sizes 100,10000,100000] [--turns 2000] [--no-postgres]
     python -m bench.scale --rss [--open 10000] [--serve 2000]
 """
 
@@ -27,13 +29,14 @@ import tempfile
 import time
 import uuid
 from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import insert
 
-from bench.common import Figures, rss_mb
+from bench.common import ROUNDS, Figures, rss_mb
 from bench.mock_slack import BenchSlack
 from bot.config import load_config
 from bot.passwords import Passwords
@@ -47,6 +50,9 @@ from storage.tables import conversations
 
 DEFAULT_SIZES = (100, 10_000, 100_000)
 _CHUNK = 5_000
+TURNS = 2_000
+"""Turns per size and round (a turn takes under a millisecond on SQLite: fewer would time the machine's
+moods, not the size)."""
 TURN_SECONDS = 60.0
 
 
@@ -89,18 +95,36 @@ async def seed(db: Database, start: int, stop: int) -> None:
             await conn.execute(insert(conversations), rows)
 
 
-async def turns(service: Service, addresses: Sequence[str], *, concurrency: int = 16) -> Figures:
+ANSWERS = ("太郎", "戻る")
+"""What each measured conversation is told, in turn: 名 (accepted; the next field is asked), then 戻る
+(back to 名).  A conversation that got both is where it started, so every round measures the same two
+kinds of turn at every size."""
+
+
+def script(picked: Sequence[int], turn_count: int) -> list[tuple[str, str]]:
+    """About ``turn_count`` (address, text) turns over the ``picked`` conversations: each is told
+    `ANSWERS` in order, a whole pass over the others between two of its turns (so no two overlap), and
+    every conversation as often as the others (so each ends where it started)."""
+    passes = max(1, round(turn_count / (2 * len(picked))))
+    plan: list[tuple[str, str]] = []
+    for _ in range(passes):
+        for text in ANSWERS:
+            plan += [(address(i), text) for i in picked]
+    return plan
+
+
+async def turns(service: Service, plan: Sequence[tuple[str, str]], *, concurrency: int = 16) -> Figures:
     latencies: list[float] = []
-    queue = iter(addresses)
+    queue = iter(plan)
     loop = asyncio.get_running_loop()
     deadline = loop.time() + TURN_SECONDS
 
     async def worker() -> None:
-        for target in queue:
+        for target, text in queue:
             if loop.time() > deadline:
                 return
             started = time.perf_counter()
-            await service.handle("slack", target, Text("太郎"), message_id=uuid.uuid4().hex)
+            await service.handle("slack", target, Text(text), message_id=uuid.uuid4().hex)
             latencies.append(time.perf_counter() - started)
 
     began = time.perf_counter()
@@ -108,38 +132,58 @@ async def turns(service: Service, addresses: Sequence[str], *, concurrency: int 
     return Figures("turns", len(latencies), time.perf_counter() - began, tuple(latencies))
 
 
-async def checkpoint(db: Database) -> None:
-    """Set-up kept out of the measurement: on SQLite the seeded rows are copied from the WAL into the
-    database file first (else the first measured turns pay for the seeding's checkpoint)."""
-    await db.checkpoint()
-
-
-async def scale_one(url: str, folder: Path, sizes: Sequence[int], turn_count: int) -> list[Figures]:
+async def prepared(url: str, folder: Path, size: int) -> Service:
+    """A migrated database holding ``size`` conversations and 50 more for the warm-up, warmed up; on
+    SQLite the seeding's WAL is copied into the file first (else the first measured turns pay for it)."""
     config = load_config({"REGBOT_DATABASE_URL": url, "REGBOT_OUTBOX_DIR": str(folder / "outbox")})
     db = Database.open(url)
     await upgrade(db)
     service = Service(config, db, passwords=Passwords.cheap())
-    results = []
-    stored = 0
+    await seed(db, 0, size + 50)
+    await db.checkpoint()
+    await turns(service, script(range(size, size + 50), 100))
+    return service
+
+
+@dataclass(frozen=True)
+class SizeRounds:
+    """Each size's runs, round by round."""
+
+    runs: tuple[tuple[Figures, ...], ...]
+
+    def median(self, index: int) -> Figures:
+        ordered = sorted(self.runs[index], key=lambda run: run.rate)
+        return ordered[len(ordered) // 2]
+
+    def flatness(self) -> str:
+        """The largest size's throughput as a share of the smallest's: the median of the rounds (range)."""
+        pairs = zip(self.runs[0], self.runs[-1], strict=True)
+        shares = sorted(last.rate / first.rate for first, last in pairs if first.rate)
+        if not shares:
+            return "n/a"
+        return f"{shares[len(shares) // 2] * 100:.0f} % ({shares[0] * 100:.0f}–{shares[-1] * 100:.0f} %)"
+
+
+async def scale_one(urls: Sequence[str], folder: Path, sizes: Sequence[int], turn_count: int) -> SizeRounds:
+    """One database per size; `ROUNDS` rounds, each measuring every size in turn, so that whatever else the
+    machine does falls on all sizes alike."""
+    services = [await prepared(url, folder, size) for url, size in zip(urls, sizes, strict=True)]
     rng = random.Random(8)
+    plans = [script(rng.sample(range(size), min(turn_count // 2, size)), turn_count) for size in sizes]
+    runs: list[list[Figures]] = [[] for _ in sizes]
     try:
-        await seed(db, 0, 50)  # warm-up on conversations outside the measured ones
-        stored = 50
-        await turns(service, [address(i) for i in range(50)])
-        for size in sizes:
-            await seed(db, stored, size)
-            await checkpoint(db)
-            stored = size
-            picked = rng.sample(range(50, size), min(turn_count, size - 50))
-            results.append(await turns(service, [address(i) for i in picked]))
+        for _ in range(ROUNDS):
+            for index, service in enumerate(services):
+                runs[index].append(await turns(service, plans[index]))
     finally:
-        await service.close()
-    return results
+        for service in services:
+            await service.close()
+    return SizeRounds(tuple(tuple(size_runs) for size_runs in runs))
 
 
 @contextlib.contextmanager
-def postgres_database() -> Iterator[str]:
-    """A private PostgreSQL (tests/services.py) with an empty database ``bench``."""
+def postgres_databases(count: int) -> Iterator[list[str]]:
+    """A private PostgreSQL (tests/services.py) with ``count`` empty databases."""
     from tests.services import ServiceUnavailable, ensure_postgres
 
     try:
@@ -147,48 +191,46 @@ def postgres_database() -> Iterator[str]:
     except ServiceUnavailable as exc:
         raise RuntimeError(f"PostgreSQL unavailable: {exc}") from exc
     try:
-        subprocess.run(
-            ["psql", "-X", "-q", server.dsn("postgres"), "-c", "CREATE DATABASE bench"],
-            check=True,
-            capture_output=True,
-        )
-        yield server.url("bench")
+        names = [f"bench_{index}" for index in range(count)]
+        for name in names:
+            subprocess.run(
+                ["psql", "-X", "-q", server.dsn("postgres"), "-c", f"CREATE DATABASE {name}"],
+                check=True,
+                capture_output=True,
+            )
+        yield [server.url(name) for name in names]
     finally:
         server.stop()
 
 
-async def measure(
-    sizes: Sequence[int], turn_count: int, *, postgres: bool = True
-) -> dict[str, list[Figures]]:
-    results: dict[str, list[Figures]] = {}
+async def measure(sizes: Sequence[int], turn_count: int, *, postgres: bool = True) -> dict[str, SizeRounds]:
+    results: dict[str, SizeRounds] = {}
     with tempfile.TemporaryDirectory(prefix="regbot-bench-scale-") as tmp:
         folder = Path(tmp)
-        results["SQLite"] = await scale_one(
-            f"sqlite+aiosqlite:///{folder / 'scale.sqlite3'}", folder, sizes, turn_count
-        )
+        files = [f"sqlite+aiosqlite:///{folder / f'scale-{size}.sqlite3'}" for size in sizes]
+        results["SQLite"] = await scale_one(files, folder, sizes, turn_count)
         if postgres:
-            with postgres_database() as url:
-                results["PostgreSQL"] = await scale_one(url, folder, sizes, turn_count)
+            with postgres_databases(len(sizes)) as urls:
+                results["PostgreSQL"] = await scale_one(urls, folder, sizes, turn_count)
     return results
 
 
-def table(results: dict[str, list[Figures]], sizes: Sequence[int]) -> list[str]:
+def table(results: dict[str, SizeRounds], sizes: Sequence[int]) -> list[str]:
     kinds = list(results)
     header = "| stored conversations | " + " | ".join(f"{k}: turns/s (p50, p99)" for k in kinds) + " |"
     rows = [header, "|---:|" + "---|" * len(kinds)]
     for index, size in enumerate(sizes):
         cells = []
         for kind in kinds:
-            f = results[kind][index]
-            cells.append(f"{f.rate:,.0f}/s ({f.p50_ms:.1f} ms, {f.p99_ms:.1f} ms)")
+            f = results[kind].median(index)
+            cells.append(f"{f.rate:,.0f}/s ({f.p50_ms:.1f} ms, {f.p99_ms:.1f} ms, n={f.count})")
         rows.append(f"| {size:,} | " + " | ".join(cells) + " |")
-    flat = []
-    for kind in kinds:
-        first, last = results[kind][0].rate, results[kind][-1].rate
-        flat.append(f"{kind} {last / first * 100:.0f} %" if first else f"{kind} n/a")
     rows.append("")
     rows.append(
-        f"Throughput at {sizes[-1]:,} as a share of {sizes[0]:,} (flat = 100 %): " + ", ".join(flat) + "."
+        f"Throughput at {sizes[-1]:,} as a share of {sizes[0]:,} (flat = 100 %): "
+        + ", ".join(f"{kind} {results[kind].flatness()}" for kind in kinds)
+        + f".  One database per size; {ROUNDS} rounds, each measuring every size in turn; shown: each"
+        " size's median run, and the median of the per-round shares with their range."
     )
     return rows
 
@@ -242,7 +284,7 @@ def rss_table(figures: dict[str, float]) -> list[str]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--sizes", default=",".join(map(str, DEFAULT_SIZES)))
-    parser.add_argument("--turns", type=int, default=400)
+    parser.add_argument("--turns", type=int, default=TURNS)
     parser.add_argument("--no-postgres", action="store_true")
     parser.add_argument("--rss", action="store_true", help="the memory figure instead")
     parser.add_argument("--open", type=int, default=10_000)
