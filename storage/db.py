@@ -18,7 +18,7 @@ import asyncio
 import contextlib
 import logging
 import sqlite3
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from functools import partial
 from pathlib import Path
@@ -250,40 +250,19 @@ class Database:
                     raise
 
     async def _raw_begin(self, conn: AsyncConnection, raw: sqlite3.Connection) -> None:
-        """BEGIN IMMEDIATE on the driver, waiting asynchronously for another process's write lock (as
-        `_start`)."""
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + SQLITE_BUSY_WAIT_SECONDS
-        pause = 0.005
-        while True:
-            try:
-                _raw(conn, raw.execute, "BEGIN IMMEDIATE")
-                return
-            except OperationalError as exc:
-                if not _is_transient(exc) or loop.time() + pause > deadline:
-                    raise
-            await asyncio.sleep(pause)
-            pause = min(pause * 2, 0.2)
+        """BEGIN IMMEDIATE on the driver (see `_until_unlocked`)."""
+
+        async def begin() -> None:
+            _raw(conn, raw.execute, "BEGIN IMMEDIATE")
+
+        await _until_unlocked(begin)
 
     async def _start(self, conn: AsyncConnection) -> None:
-        """BEGIN; on SQLite, while another process holds the write lock, wait for it asynchronously
-        (SQLite's own busy wait would block the event loop) for up to `SQLITE_BUSY_WAIT_SECONDS`."""
+        """BEGIN (on SQLite see `_until_unlocked`)."""
         if self.dialect != "sqlite":
             await conn.begin()
             return
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + SQLITE_BUSY_WAIT_SECONDS
-        pause = 0.005
-        while True:
-            try:
-                await conn.begin()
-                return
-            except OperationalError as exc:
-                if not _is_transient(exc) or loop.time() + pause > deadline:
-                    raise
-                await conn.rollback()
-            await asyncio.sleep(pause)
-            pause = min(pause * 2, 0.2)
+        await _until_unlocked(conn.begin, conn.rollback)
 
     async def _checkpoint(self, path: str) -> None:
         """A checkpoint in a worker thread.  The WAL file only starts over when a writer begins right
@@ -329,6 +308,28 @@ def _conflicts() -> Iterator[None]:
         if _is_transient(exc):
             raise Conflict("serialisation failure") from exc
         raise
+
+
+async def _until_unlocked(
+    begin: Callable[[], Awaitable[Any]], undo: Callable[[], Awaitable[Any]] | None = None
+) -> None:
+    """SQLite: ``begin``, and while another process holds the write lock, wait for it asynchronously
+    (SQLite's own busy wait would block the event loop) for up to `SQLITE_BUSY_WAIT_SECONDS`; ``undo``
+    after each refused attempt."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + SQLITE_BUSY_WAIT_SECONDS
+    pause = 0.005
+    while True:
+        try:
+            await begin()
+            return
+        except OperationalError as exc:
+            if not _is_transient(exc) or loop.time() + pause > deadline:
+                raise
+            if undo is not None:
+                await undo()
+        await asyncio.sleep(pause)
+        pause = min(pause * 2, 0.2)
 
 
 @asynccontextmanager
