@@ -3,6 +3,7 @@ SQLAlchemy would, inside the same transaction as statements SQLAlchemy runs."""
 
 from __future__ import annotations
 
+import asyncio
 import shutil
 import sqlite3
 from datetime import UTC, datetime, timedelta
@@ -241,3 +242,25 @@ async def test_a_value_its_column_refuses_is_a_statement_error_on_either_databas
             await add.execute(conn, rows)
     async with db.read() as conn:
         assert (await conn.execute(text("SELECT count(*) FROM audit"))).scalar() == 0
+
+
+async def test_a_transaction_cancelled_half_way_leaves_nothing_and_the_next_one_works(db: Database) -> None:
+    add = Prepared(insert(audit))
+    written = asyncio.Event()
+
+    async def half_a_turn() -> None:
+        async with db.transaction() as conn:
+            await add.execute(conn, {"conversation_id": None, "event": "cancelled", "at": NOW})
+            await conn.execute(insert(audit).values(event="cancelled.sqlalchemy", at=NOW))
+            written.set()
+            await asyncio.sleep(30)  # e.g. waiting for a password hash when the server stops
+
+    task = asyncio.create_task(half_a_turn())
+    await written.wait()
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    async with db.transaction() as conn:
+        await add.execute(conn, {"conversation_id": None, "event": "next", "at": NOW})
+    async with db.read() as conn:
+        assert list((await conn.execute(text("SELECT event FROM audit"))).scalars()) == ["next"]
