@@ -50,6 +50,9 @@ from storage.tables import conversations
 
 DEFAULT_SIZES = (100, 10_000, 100_000)
 _CHUNK = 5_000
+CONCURRENCY = 16
+MIN_SPREAD = 4
+WARM_UP = MIN_SPREAD * CONCURRENCY  # conversations beside the measured ones
 TURNS = 2_000
 """Turns per size and round (a turn takes under a millisecond on SQLite: fewer would time the machine's
 moods, not the size)."""
@@ -97,14 +100,18 @@ async def seed(db: Database, start: int, stop: int) -> None:
 
 ANSWERS = ("太郎", "戻る")
 """What each measured conversation is told, in turn: 名 (accepted; the next field is asked), then 戻る
-(back to 名).  A conversation that got both is where it started, so every round measures the same two
-kinds of turn at every size."""
+(back to 名, which stays among its values).  After one untimed pass every pass leaves a conversation as
+it found it, so every round measures the same two kinds of turn at every size."""
 
 
 def script(picked: Sequence[int], turn_count: int) -> list[tuple[str, str]]:
     """About ``turn_count`` (address, text) turns over the ``picked`` conversations: each is told
-    `ANSWERS` in order, a whole pass over the others between two of its turns (so no two overlap), and
-    every conversation as often as the others (so each ends where it started)."""
+    `ANSWERS` in order, a whole pass over the others between two of its turns (with at least
+    `MIN_SPREAD` × the concurrency conversations, a turn would have to outlast that many others to meet
+    its conversation's next one), and every conversation as often as the others (so each ends where it
+    started)."""
+    if len(picked) < MIN_SPREAD * CONCURRENCY:
+        raise ValueError(f"at least {MIN_SPREAD * CONCURRENCY} conversations per size are needed")
     passes = max(1, round(turn_count / (2 * len(picked))))
     plan: list[tuple[str, str]] = []
     for _ in range(passes):
@@ -113,7 +120,9 @@ def script(picked: Sequence[int], turn_count: int) -> list[tuple[str, str]]:
     return plan
 
 
-async def turns(service: Service, plan: Sequence[tuple[str, str]], *, concurrency: int = 16) -> Figures:
+async def turns(
+    service: Service, plan: Sequence[tuple[str, str]], *, concurrency: int = CONCURRENCY
+) -> Figures:
     latencies: list[float] = []
     queue = iter(plan)
     loop = asyncio.get_running_loop()
@@ -133,15 +142,15 @@ async def turns(service: Service, plan: Sequence[tuple[str, str]], *, concurrenc
 
 
 async def prepared(url: str, folder: Path, size: int) -> Service:
-    """A migrated database holding ``size`` conversations and 50 more for the warm-up, warmed up; on
+    """A migrated database holding ``size`` conversations and `WARM_UP` more, warmed up on those; on
     SQLite the seeding's WAL is copied into the file first (else the first measured turns pay for it)."""
     config = load_config({"REGBOT_DATABASE_URL": url, "REGBOT_OUTBOX_DIR": str(folder / "outbox")})
     db = Database.open(url)
     await upgrade(db)
     service = Service(config, db, passwords=Passwords.cheap())
-    await seed(db, 0, size + 50)
+    await seed(db, 0, size + WARM_UP)
     await db.checkpoint()
-    await turns(service, script(range(size, size + 50), 100))
+    await turns(service, script(range(size, size + WARM_UP), 2 * WARM_UP))
     return service
 
 
@@ -167,14 +176,27 @@ class SizeRounds:
 async def scale_one(urls: Sequence[str], folder: Path, sizes: Sequence[int], turn_count: int) -> SizeRounds:
     """One database per size; `ROUNDS` rounds, each measuring every size in turn, so that whatever else the
     machine does falls on all sizes alike."""
-    services = [await prepared(url, folder, size) for url, size in zip(urls, sizes, strict=True)]
     rng = random.Random(8)
-    plans = [script(rng.sample(range(size), min(turn_count // 2, size)), turn_count) for size in sizes]
+    picks = [rng.sample(range(size), min(turn_count // 2, size)) for size in sizes]
+    plans = [script(picked, turn_count) for picked in picks]
+    services: list[Service] = []
     runs: list[list[Figures]] = [[] for _ in sizes]
     try:
-        for _ in range(ROUNDS):
-            for index, service in enumerate(services):
-                runs[index].append(await turns(service, plans[index]))
+        for url, size, picked in zip(urls, sizes, picks, strict=True):
+            services.append(await prepared(url, folder, size))
+            # One untimed pass: a conversation told 名 and 戻る keeps 名 among its values, so the first
+            # timed round would otherwise measure other turns than the next ones.
+            await turns(services[-1], script(picked, 2 * len(picked)))
+        for round_number in range(ROUNDS):
+            order = list(range(len(sizes)))
+            order = order[round_number % len(order) :] + order[: round_number % len(order)]
+            for index in order:  # each round starts with another size (a checkpoint left running falls
+                figures = await turns(services[index], plans[index])  # on a different one each time)
+                if figures.count < len(plans[index]):
+                    print(
+                        f"  scale: size {sizes[index]:,} cut short at {figures.count} of {len(plans[index])}"
+                    )
+                runs[index].append(figures)
     finally:
         for service in services:
             await service.close()
@@ -229,8 +251,9 @@ def table(results: dict[str, SizeRounds], sizes: Sequence[int]) -> list[str]:
     rows.append(
         f"Throughput at {sizes[-1]:,} as a share of {sizes[0]:,} (flat = 100 %): "
         + ", ".join(f"{kind} {results[kind].flatness()}" for kind in kinds)
-        + f".  One database per size; {ROUNDS} rounds, each measuring every size in turn; shown: each"
-        " size's median run, and the median of the per-round shares with their range."
+        + f".  One database per size; {ROUNDS} rounds, each measuring every size in turn, starting with"
+        " another size each round; shown: each size's median run, and the median of the per-round shares"
+        " with their range."
     )
     return rows
 
@@ -284,7 +307,7 @@ def rss_table(figures: dict[str, float]) -> list[str]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--sizes", default=",".join(map(str, DEFAULT_SIZES)))
-    parser.add_argument("--turns", type=int, default=TURNS)
+    parser.add_argument("--turns", type=int, default=TURNS, help="per size and round, at least 128")
     parser.add_argument("--no-postgres", action="store_true")
     parser.add_argument("--rss", action="store_true", help="the memory figure instead")
     parser.add_argument("--open", type=int, default=10_000)
