@@ -307,7 +307,7 @@ def rss_table(figures: dict[str, float]) -> list[str]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--sizes", default=",".join(map(str, DEFAULT_SIZES)))
-    parser.add_argument("--turns", type=int, default=TURNS, help="per size and round, at least 128")
+    parser.add_argument("--turns", type=int, default=TURNS, help="per size and round (at least 128)")
     parser.add_argument("--no-postgres", action="store_true")
     parser.add_argument("--rss", action="store_true", help="the memory figure instead")
     parser.add_argument("--open", type=int, default=10_000)
@@ -317,6 +317,9 @@ def main() -> None:
         print("\n".join(rss_table(asyncio.run(rss(args.open, args.serve)))))
         return
     sizes = tuple(int(s) for s in args.sizes.split(","))
+    least = 2 * MIN_SPREAD * CONCURRENCY
+    if args.turns < least or min(sizes) < least // 2:
+        parser.error(f"--turns must be at least {least} and every size at least {least // 2}")
     print("\n".join(table(asyncio.run(measure(sizes, args.turns, postgres=not args.no_postgres)), sizes)))
 
 
