@@ -29,7 +29,7 @@ from sqlalchemy.engine import URL, Connection, make_url
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
-from storage.direct import RAW_SQLITE
+from storage.direct import RAW_SQLITE, driver_errors
 from storage.sqlite_inline import BUSY_TIMEOUT_MS, InlineConnection, inline_creator
 
 DEFAULT_URL = "sqlite+aiosqlite:///var/regbot.sqlite3"
@@ -237,13 +237,15 @@ class Database:
                     if conn.in_transaction():
                         await conn.rollback()
                     else:
-                        _raw(conn, raw.rollback)
+                        with driver_errors(conn, "ROLLBACK"):
+                            raw.rollback()
                     raise
                 if conn.in_transaction():
                     await conn.commit()
                     return
                 try:
-                    _raw(conn, raw.commit)
+                    with driver_errors(conn, "COMMIT"):
+                        raw.commit()
                 except BaseException:
                     with contextlib.suppress(sqlite3.Error):
                         raw.rollback()
@@ -253,7 +255,8 @@ class Database:
         """BEGIN IMMEDIATE on the driver (see `_until_unlocked`)."""
 
         async def begin() -> None:
-            _raw(conn, raw.execute, "BEGIN IMMEDIATE")
+            with driver_errors(conn, "BEGIN IMMEDIATE"):
+                raw.execute("BEGIN IMMEDIATE")
 
         await _until_unlocked(begin)
 
@@ -335,16 +338,6 @@ async def _until_unlocked(
 @asynccontextmanager
 async def _just(conn: AsyncConnection) -> AsyncIterator[AsyncConnection]:
     yield conn
-
-
-def _raw(conn: AsyncConnection, call: Callable[..., Any], *args: Any) -> Any:
-    """A call on the sqlite3 connection, its errors as SQLAlchemy's (as if SQLAlchemy had made it)."""
-    try:
-        return call(*args)
-    except sqlite3.Error as error:
-        raise DBAPIError.instance(
-            str(args[0]) if args else call.__name__, None, error, sqlite3.Error, dialect=conn.dialect
-        ) from error
 
 
 def _is_unique_violation(exc: DBAPIError) -> bool:

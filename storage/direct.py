@@ -14,8 +14,9 @@ SQLAlchemy: there a statement is a network round trip and SQLAlchemy's share is 
 
 from __future__ import annotations
 
+import contextlib
 import sqlite3
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 from weakref import WeakKeyDictionary
@@ -109,15 +110,13 @@ class Prepared:
             values = [form.values(p) for p in batch]
         except (ValueError, TypeError, KeyError) as error:  # a value its column refuses: as SQLAlchemy
             raise StatementError(str(error), form.sql, None, error) from error
-        try:
+        with driver_errors(conn, form.sql):
             if many:
                 cursor = raw.executemany(form.sql, values)
                 return Executed([], cursor.rowcount, self.columns)
             cursor = raw.execute(form.sql, values[0])
             rows = [form.row(row) for row in cursor.fetchall()] if cursor.description else []
             return Executed(rows, cursor.rowcount, self.columns)
-        except sqlite3.Error as error:
-            raise DBAPIError.instance(form.sql, None, error, sqlite3.Error, dialect=conn.dialect) from error
 
     def _form(self, dialect: Dialect, params: Params, many: bool) -> _Form:
         forms = self._forms.get(dialect)
@@ -128,6 +127,16 @@ class Prepared:
         if form is None:
             form = forms[key] = _compile(self.statement, dialect, key[0], many)
         return form
+
+
+@contextlib.contextmanager
+def driver_errors(conn: AsyncConnection, sql: str) -> Iterator[None]:
+    """sqlite3's errors as SQLAlchemy's, as if SQLAlchemy had run ``sql`` (so that callers, and the
+    `Conflict` mapping of `storage.db`, see no difference)."""
+    try:
+        yield
+    except sqlite3.Error as error:
+        raise DBAPIError.instance(sql, None, error, sqlite3.Error, dialect=conn.dialect) from error
 
 
 def _compile(statement: ClauseElement, dialect: Dialect, keys: tuple[str, ...], many: bool) -> _Form:
