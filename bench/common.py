@@ -152,13 +152,14 @@ def machine() -> dict[str, str]:
     }
 
 
-def ratio(ours: float, bare: float) -> str:
-    return f"{ours / bare * 100:.0f} %" if bare > 0 else "n/a"
-
-
 ROUNDS = 3
 """Each comparison runs this many times, the bare framework and regbot alternating: on a small shared
 machine one run of either can be off by half, and alternating keeps both under the same conditions."""
+
+
+def median_run(runs: Sequence[Figures]) -> Figures:
+    """The run with the median throughput."""
+    return sorted(runs, key=lambda run: run.rate)[len(runs) // 2]
 
 
 @dataclass(frozen=True)
@@ -169,17 +170,13 @@ class Rounds:
     bare: tuple[Figures, ...]
     ours: tuple[Figures, ...]
 
-    @staticmethod
-    def _median(runs: Sequence[Figures]) -> Figures:
-        return sorted(runs, key=lambda run: run.rate)[len(runs) // 2]
-
     @property
     def bare_median(self) -> Figures:
-        return self._median(self.bare)
+        return median_run(self.bare)
 
     @property
     def ours_median(self) -> Figures:
-        return self._median(self.ours)
+        return median_run(self.ours)
 
     def _ratios(self, value: Callable[[Figures], float]) -> list[float]:
         pairs = zip(self.ours, self.bare, strict=True)

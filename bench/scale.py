@@ -36,7 +36,7 @@ from typing import Any
 
 from sqlalchemy import insert
 
-from bench.common import ROUNDS, Figures, rss_mb
+from bench.common import ROUNDS, Figures, Rounds, median_run, rss_mb
 from bench.mock_slack import BenchSlack
 from bot.config import load_config
 from bot.passwords import Passwords
@@ -161,16 +161,12 @@ class SizeRounds:
     runs: tuple[tuple[Figures, ...], ...]
 
     def median(self, index: int) -> Figures:
-        ordered = sorted(self.runs[index], key=lambda run: run.rate)
-        return ordered[len(ordered) // 2]
+        return median_run(self.runs[index])
 
     def flatness(self) -> str:
-        """The largest size's throughput as a share of the smallest's: the median of the rounds (range)."""
-        pairs = zip(self.runs[0], self.runs[-1], strict=True)
-        shares = sorted(last.rate / first.rate for first, last in pairs if first.rate)
-        if not shares:
-            return "n/a"
-        return f"{shares[len(shares) // 2] * 100:.0f} % ({shares[0] * 100:.0f}–{shares[-1] * 100:.0f} %)"
+        """The largest size's throughput as a share of the smallest's: the median of the rounds (range),
+        as a comparison's throughput ratio with the smallest size in the bare framework's place."""
+        return Rounds(bare=self.runs[0], ours=self.runs[-1]).throughput_ratio()
 
 
 async def scale_one(urls: Sequence[str], folder: Path, sizes: Sequence[int], turn_count: int) -> SizeRounds:
