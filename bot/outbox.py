@@ -21,6 +21,7 @@ from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 from bot.config import Config
+from bot.tasks import TrackedTasks
 from conversations.types import Msg, Option, Reply, SummaryRow
 from mail.deliver import Deliverer, DeliveryError
 from storage import outbox
@@ -257,7 +258,7 @@ class _Settler:
         self._clock = clock
         self._waiting: list[tuple[int, str | None, asyncio.Future[None]]] = []
         self._flushing = False
-        self._background: set[asyncio.Task[None]] = set()
+        self._background = TrackedTasks(log, "outbox")
 
     async def delivered(self, outbox_id: int, location: str | None) -> None:
         settled = asyncio.get_running_loop().create_future()
@@ -291,14 +292,11 @@ class _Settler:
         finally:
             self._flushing = False
             if self._waiting:
-                task = asyncio.get_running_loop().create_task(self._flush())
-                self._background.add(task)
-                task.add_done_callback(self._background.discard)
+                self._background.spawn(self._flush(), what="settle")
 
     async def close(self, timeout: float) -> None:
         """Let settles still running in the background commit (rows not settled go out again)."""
-        if self._background:
-            await asyncio.wait(set(self._background), timeout=timeout)
+        await self._background.drain(timeout)
 
 
 async def wait_any(first: asyncio.Event, second: asyncio.Event, timeout: float) -> None:

@@ -16,7 +16,7 @@ HTTP mode serves ``POST /slack/events`` on the bot's aiohttp server (signature c
 old signature gets 401); with SLACK_APP_TOKEN set it uses Socket Mode instead and adds no route.
 
 Beside it: ``/regbot`` in `bot.slack_commands`, payload checks in `bot.slack_payloads`, the protocols of the
-service and the help desk in `bot.slack_ports`, the tracked tasks in `bot.slack_tasks`.
+service and the help desk in `bot.slack_ports`, the tracked tasks in `bot.tasks`.
 """
 
 from __future__ import annotations
@@ -61,7 +61,7 @@ from bot.slack_payloads import (
     well_formed,
 )
 from bot.slack_ports import CHANNEL, HelpdeskPort, SlackService, SlackTurn
-from bot.slack_tasks import TrackedTasks
+from bot.tasks import TrackedTasks
 from conversations.render import render_msg
 from conversations.rules.errors import RuleError
 from conversations.rules.password import check_password, looks_like_password
@@ -114,7 +114,7 @@ class SlackChannel:
             logger=logging.getLogger("bot.slack.bolt"),
         )
         self.replies = SlackReplies(self.client, pacer=pacer)
-        self._tasks = TrackedTasks(log)
+        self._tasks = TrackedTasks(log, "slack")
         self._serial = KeyedLocks()
         self._dm_channels: dict[str, str] = {}  # user id → DM channel id (stable)
         self._socket: AsyncSocketModeHandler | None = None

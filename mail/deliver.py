@@ -28,6 +28,8 @@ from urllib.parse import unquote, urlsplit
 
 import aiosmtplib
 
+from bot.tasks import TrackedTasks
+
 log = logging.getLogger(__name__)
 
 _QUIT_SECONDS = 5.0
@@ -181,9 +183,7 @@ class SmtpDeliverer:
         sends it: the transport is closed after a few seconds anyway)."""
         if not client.is_connected:
             return
-        task = asyncio.get_running_loop().create_task(self._quit(client))
-        _QUITTING.add(task)
-        task.add_done_callback(_QUITTING.discard)
+        _QUITTING.spawn(self._quit(client), what="quit")
 
     @staticmethod
     async def _quit(client: aiosmtplib.SMTP) -> None:
@@ -203,13 +203,12 @@ class SmtpDeliverer:
         return DeliveryError(f"{what}:{detail}" if detail else what, permanent=permanent)
 
 
-_QUITTING: set[asyncio.Task[None]] = set()
+_QUITTING = TrackedTasks(log, "smtp")
 
 
 async def end_sessions(timeout: float = 2.0) -> None:
     """Wait for the SMTP sessions still being ended in the background (at shutdown)."""
-    if _QUITTING:
-        await asyncio.wait(set(_QUITTING), timeout=timeout)
+    await _QUITTING.drain(timeout)
 
 
 def _addr_spec(address: str) -> str:

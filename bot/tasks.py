@@ -1,6 +1,6 @@
-"""The work the Slack channel (bot.slack) starts after acknowledging an event: tracked, so shutdown can
-finish or cancel it, and a failure is logged by its type only (a message could quote what the person
-typed)."""
+"""Work started in the background and tracked, so shutdown can wait for it or cancel it; a failure is
+logged by its type only (a message could quote what the person typed).  Used for what the Slack channel
+starts after acknowledging an event, the outbox's background settles and the SMTP sessions' QUITs."""
 
 from __future__ import annotations
 
@@ -11,8 +11,10 @@ from typing import Any
 
 
 class TrackedTasks:
-    def __init__(self, log: logging.Logger) -> None:
+    def __init__(self, log: logging.Logger, name: str) -> None:
+        """``name`` starts the log line of a failure (``"slack"``: "slack turn failed: …")."""
         self._log = log
+        self._name = name
         self._tasks: set[asyncio.Task[Any]] = set()
 
     def spawn(self, work: Coroutine[Any, Any, Any], *, what: str) -> asyncio.Task[Any]:
@@ -42,4 +44,4 @@ class TrackedTasks:
             return
         error = task.exception()
         if error is not None:
-            self._log.error("slack %s failed: %s", what, type(error).__name__)
+            self._log.error("%s %s failed: %s", self._name, what, type(error).__name__)
