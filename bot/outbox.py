@@ -82,7 +82,7 @@ class Outbox:
         self._deliverers: dict[Route, OutboxDeliverer] = {}
         self._wake = asyncio.Event()
         self._sending: set[int] = set()  # rows this process is sending right after their turn
-        self._senders: set[asyncio.Task[None]] = set()
+        self._senders = TrackedTasks(log, "outbox")
         # What those sends delivered, for `sent_claimed` callers (tests, the console); bounded, since
         # `regbot serve` never asks.
         self._sent: deque[Delivery] = deque(maxlen=1000)
@@ -117,9 +117,7 @@ class Outbox:
         if not items:
             return
         self._sending.update(item.id for item in items)
-        task = asyncio.get_running_loop().create_task(self._send_in_order(items))
-        self._senders.add(task)
-        task.add_done_callback(self._senders.discard)
+        self._senders.spawn(self._send_in_order(items), what="send")
 
     async def _send_in_order(self, items: Sequence[OutboxItem]) -> None:
         try:
@@ -146,18 +144,14 @@ class Outbox:
     async def close(self, timeout: float = 10.0) -> None:
         """Before the database goes: let the sends after committed turns finish, for ``timeout`` at most
         (one still hanging is cancelled; its row stays queued and is sent again after its lease)."""
-        if self._senders:
-            _, hanging = await asyncio.wait(set(self._senders), timeout=timeout)
-            for task in hanging:
-                task.cancel()
-            await asyncio.gather(*hanging, return_exceptions=True)
+        if not await self._senders.drain(timeout):
+            await self._senders.cancel()
         await self._settler.close(timeout)
 
     async def sent_claimed(self) -> list[Delivery]:
         """Until the rows being sent straight after their turns are sent (tests, shutdown); returns
         what such sends delivered since the last call."""
-        while self._senders:
-            await asyncio.gather(*self._senders, return_exceptions=True)
+        await self._senders.drain()
         sent = list(self._sent)
         self._sent.clear()
         return sent

@@ -1,6 +1,7 @@
 """Work started in the background and tracked, so shutdown can wait for it or cancel it; a failure is
 logged by its type only (a message could quote what the person typed).  Used for what the Slack channel
-starts after acknowledging an event, the outbox's background settles and the SMTP sessions' QUITs."""
+starts after acknowledging an event, the outbox's sends after a turn and its background settles, and
+the SMTP sessions' QUITs."""
 
 from __future__ import annotations
 
