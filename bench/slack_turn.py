@@ -251,27 +251,21 @@ async def measure(levels: Sequence[tuple[int, int]] = DEFAULT_LEVELS) -> dict[st
                                 ("bare", bare_url, bare_pid),
                                 ("regbot", our_url, our_pid),
                             ):
-                                label = f"{name} {kind} c={concurrency}"
-                                if kind == "first" or name == "bare":
-                                    text = "こんにちは" if kind == "first" else BRANCH_A[0]
-                                    run = drive(
-                                        url,
-                                        mock,
-                                        concurrency=concurrency,
-                                        count=count,
-                                        text=text,
-                                        label=label,
-                                    )
-                                else:
-                                    run = drive(
-                                        url,
-                                        mock,
-                                        concurrency=concurrency,
-                                        count=count,
-                                        users=answers.users(count),
-                                        text=answers.next_answer,
-                                        label=label,
-                                    )
+                                users: list[str] | None = None
+                                text: str | Callable[[str], str] = "こんにちは"
+                                if kind == "answer" and name == "bare":
+                                    text = BRANCH_A[0]  # the echo: an answer's words, from anybody
+                                elif kind == "answer":
+                                    users, text = answers.users(count), answers.next_answer
+                                run = drive(
+                                    url,
+                                    mock,
+                                    concurrency=concurrency,
+                                    count=count,
+                                    users=users,
+                                    text=text,
+                                    label=f"{name} {kind} c={concurrency}",
+                                )
                                 runs[name].append(await measured_cpu(pid, run))
                         results[kind].append(Rounds(tuple(runs["bare"]), tuple(runs["regbot"])))
     finally:
