@@ -38,6 +38,7 @@ from bot.keyed_locks import KeyedLocks
 from bot.outbox import HELPDESK
 from bot.service import Service
 from bot.slack import SlackChannel
+from bot.slack_blocks import first_block_id
 from bot.slack_delivery import PERMANENT_ERRORS, ChannelPacer
 from bot.turns import enqueue_escalation
 from conversations.state import load_state
@@ -275,10 +276,8 @@ class Helpdesk:
                 )
             except (SlackApiError, SlackClientError, OSError):
                 return False  # cannot look: posting again is better than never
-            for message in replies.get("messages") or []:
-                blocks = message.get("blocks") or []
-                if blocks and blocks[0].get("block_id") == marker:
-                    return True
+            if any(first_block_id(message) == marker for message in replies.get("messages") or []):
+                return True
             cursor = (replies.get("response_metadata") or {}).get("next_cursor")
             if not replies.get("has_more") or not cursor:
                 return False
@@ -308,8 +307,7 @@ class Helpdesk:
         except (SlackApiError, SlackClientError, OSError):
             return None
         for message in history.get("messages") or []:
-            blocks = message.get("blocks") or []
-            if blocks and blocks[0].get("block_id") == marker:
+            if first_block_id(message) == marker:
                 return str(message.get("ts"))
         return None
 

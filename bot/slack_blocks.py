@@ -132,13 +132,20 @@ def message_for(reply: Reply, lang: str, *, marker: str | None = None) -> SlackM
     )
 
 
-def first_block_marker(message: Mapping[str, Any]) -> str | None:
-    """The marker `message_for` put on a posted message (as ``conversations.history`` returns it)."""
+def first_block_id(message: Mapping[str, Any]) -> str | None:
+    """The ``block_id`` of a posted message's first block (as ``conversations.history`` and
+    ``conversations.replies`` return it), where regbot's posts carry their markers."""
     blocks = message.get("blocks") or []
     if not blocks or not isinstance(blocks[0], Mapping):
         return None
     block_id = blocks[0].get("block_id")
-    if isinstance(block_id, str) and block_id.startswith(MARKER_PREFIX):
+    return block_id if isinstance(block_id, str) else None
+
+
+def first_block_marker(message: Mapping[str, Any]) -> str | None:
+    """The marker `message_for` put on a posted message (as ``conversations.history`` returns it)."""
+    block_id = first_block_id(message)
+    if block_id is not None and block_id.startswith(MARKER_PREFIX):
         return block_id[len(MARKER_PREFIX) :]
     return None
 
